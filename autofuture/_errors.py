@@ -1,0 +1,69 @@
+"""The exceptions users can meet, and the load-time problem record behind them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+class RebindError(SyntaxError):
+    """A name of futurized code is bound twice, or bound in a way that rebinds.
+
+    A ``SyntaxError`` so that Python draws the caret under the user's own code
+    and tools that know ``filename``/``lineno``/``offset`` point at it.
+    """
+
+
+class ArityError(SyntaxError):
+    """An unpacking contradicts the return annotation of a function of the same module."""
+
+
+class RemoteError(Exception):
+    """A task failed with an exception that could not be rebuilt in the workflow process."""
+
+    def __init__(self, type_name: str, message: str, remote_traceback: str = ""):
+        super().__init__(f"{type_name}: {message}" if message else type_name)
+        self.type_name = type_name
+        self.remote_traceback = remote_traceback
+
+    def __reduce__(self):
+        return (type(self), (self.type_name, str(self), self.remote_traceback))
+
+
+class WorkerLostError(Exception):
+    """The worker running a task died (killed, crashed, or exited) before returning."""
+
+
+class SerializationError(TypeError):
+    """A task input or result could not be serialized."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One load-time finding, with positions in the user's file.
+
+    ``col`` and ``end_col`` are 0-based like ``ast``; ``format()`` prints the
+    1-based column that editors and flake8-style tools expect.
+    """
+
+    code: str
+    message: str
+    filename: str
+    lineno: int
+    col: int
+    end_lineno: int | None = None
+    end_col: int | None = None
+    error: type[SyntaxError] = RebindError
+    warning: bool = False
+
+    def format(self) -> str:
+        return f"{self.filename}:{self.lineno}:{self.col + 1}: {self.code} {self.message}"
+
+    def to_error(self, source_lines: list[str] | None = None) -> SyntaxError:
+        text = None
+        if source_lines and 0 < self.lineno <= len(source_lines):
+            text = source_lines[self.lineno - 1]
+        end_offset = None if self.end_col is None else self.end_col + 1
+        return self.error(
+            f"{self.message} [{self.code}]",
+            (self.filename, self.lineno, self.col + 1, text, self.end_lineno, end_offset),
+        )
