@@ -1,0 +1,194 @@
+"""Import time of a 2,000-line marked module: cold, warm, and unmarked.
+
+Generates one module, ``bigmod``, twice in a temporary directory: once with
+the ``# autofuture`` mark and once without (the mark line replaced by an
+ordinary comment, so both have the same lines). Each measurement is a fresh
+subprocess that runs ``import autofuture; autofuture.install()`` and then
+times only ``import bigmod`` with ``time.perf_counter``:
+
+* cold      -- marked, its cache deleted first: check, rewrite, compile, write the cache;
+* warm      -- marked, loaded from autofuture's cache;
+* unmarked  -- the unmarked module from its plain ``.pyc`` (hook installed, so the
+  timed statement is the same; the finder only reads the header);
+* no hook   -- the unmarked module in a process that never installed the hook.
+
+The four cases are interleaved, repetition by repetition, so that drift in
+the machine's speed affects all of them alike. The table gives the median and
+the min-max spread; the ratios divide medians by the unmarked median. The same
+figures, with every sample, go to a JSON file.
+
+Usage:
+
+    python benchmarks/import_overhead.py [--repeat 15] [--lines 2000] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import _common
+
+NAME = "import_overhead"
+
+HEADER = '''\
+{mark}
+"""A generated module for the import-overhead benchmark.
+
+Mostly small functions and classes, with top-level constants and tables
+that bind every name once.
+"""
+import math
+from collections import namedtuple
+
+Point = namedtuple("Point", "x y")
+ORIGIN = Point(0.0, 0.0)
+'''
+
+FUNCTION_BLOCK = '''
+def step_{i}(x: float, y: float = {i}.0) -> float:
+    """Step {i} of a computation nobody runs."""
+    z = x * y + {i}
+    if z > 100:
+        return math.sqrt(z)
+    return z - y
+
+LIMIT_{i} = {i} * 3 + 1
+LABELS_{i} = ("step_{i}", LIMIT_{i}, {i} % 7)
+'''
+
+CLASS_BLOCK = '''
+class Shape_{i}:
+    """A small class; its body is ordinary Python."""
+
+    sides = {sides}
+
+    def __init__(self, size: float) -> None:
+        self.size = size
+
+    def area(self) -> float:
+        return self.sides * self.size * self.size / 4.0
+
+SHAPE_{i} = Shape_{i}
+TABLE_{i} = {{"name": "shape_{i}", "sides": {sides}, "origin": ORIGIN}}
+'''
+
+
+def generate(marked: bool, lines: int) -> str:
+    """The benchmark module, exactly *lines* lines long, with or without the mark."""
+    out = HEADER.format(mark="# autofuture" if marked else "# an ordinary module").splitlines()
+    blocks = []
+    i = 0
+    while True:
+        template = CLASS_BLOCK if i % 4 == 3 else FUNCTION_BLOCK
+        block = template.format(i=i, sides=i % 7 + 3).splitlines()
+        if len(out) + sum(map(len, blocks)) + len(block) > lines - 2:
+            break
+        blocks.append(block)
+        i += 1
+    for block in blocks:
+        out.extend(block)
+    out.append("")
+    pad = 0
+    while len(out) < lines:
+        out.append(f"PAD_{pad} = {pad}")
+        pad += 1
+    return "\n".join(out[:lines]) + "\n"
+
+
+CHILD = textwrap.dedent('''\
+    import json, sys, time
+    sys.path.insert(0, {directory!r})
+    if {hook!r}:
+        import autofuture
+        autofuture.install()
+    start = time.perf_counter()
+    import bigmod
+    elapsed = time.perf_counter() - start
+    loader = type(bigmod.__spec__.loader)
+    print(json.dumps({{"seconds": elapsed,
+                      "loader": loader.__module__ + "." + loader.__qualname__}}))
+''')
+
+
+def measure(directory: Path, hook: bool, env: dict[str, str]) -> dict:
+    code = CHILD.format(directory=str(directory), hook=hook)
+    proc = _common.run_child([sys.executable, "-c", code], env=env)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=15, help="repetitions per case (15)")
+    parser.add_argument("--lines", type=int, default=2000, help="module length (2000)")
+    parser.add_argument("--json", help=f"result file (default benchmarks/results/{NAME}.json)")
+    args = parser.parse_args(argv)
+
+    env = _common.child_env()
+    with tempfile.TemporaryDirectory(prefix="autofuture-bench-") as tmp:
+        marked_dir = Path(tmp, "marked")
+        plain_dir = Path(tmp, "plain")
+        for directory, marked in ((marked_dir, True), (plain_dir, False)):
+            directory.mkdir()
+            (directory / "bigmod.py").write_text(generate(marked, args.lines), encoding="utf-8")
+        marked_cache = marked_dir / "__pycache__"
+
+        # Prime the caches (and fail early, with the child's output, if anything is wrong).
+        loaders = {
+            "marked": measure(marked_dir, True, env)["loader"],
+            "unmarked": measure(plain_dir, True, env)["loader"],
+        }
+        measure(plain_dir, False, env)
+        if not loaders["marked"].startswith("autofuture"):
+            print(f"the marked module was not loaded by autofuture (loader {loaders['marked']})",
+                  file=sys.stderr)
+            return 1
+
+        samples: dict[str, list[float]] = {"cold": [], "warm": [], "unmarked": [], "no hook": []}
+        for _ in range(args.repeat):
+            shutil.rmtree(marked_cache, ignore_errors=True)
+            samples["cold"].append(measure(marked_dir, True, env)["seconds"])
+            samples["warm"].append(measure(marked_dir, True, env)["seconds"])
+            samples["unmarked"].append(measure(plain_dir, True, env)["seconds"])
+            samples["no hook"].append(measure(plain_dir, False, env)["seconds"])
+        cache_files = sorted(p.name for p in marked_cache.glob("*"))
+
+    cases = {name: _common.summary(values) for name, values in samples.items()}
+    base = cases["unmarked"]["median"]
+    ratios = {f"{name}/unmarked": cases[name]["median"] / base for name in cases}
+
+    labels = {
+        "cold": "cold (check + rewrite + cache write)",
+        "warm": "warm (autofuture cache)",
+        "unmarked": "unmarked (plain .pyc, hook installed)",
+        "no hook": "unmarked (plain .pyc, no hook)",
+    }
+    print(f"import of a {args.lines}-line module, median of {args.repeat} runs, milliseconds")
+    print(f"{'case':<40} {'median':>8} {'min':>8} {'max':>8} {'/unmarked':>10}")
+    for name, stats in cases.items():
+        print(f"{labels[name]:<40} {stats['median'] * 1e3:8.2f} {stats['min'] * 1e3:8.2f}"
+              f" {stats['max'] * 1e3:8.2f} {ratios[name + '/unmarked']:9.2f}x")
+    print(f"warm/unmarked = {ratios['warm/unmarked']:.2f}x (goal <= 1.2x), "
+          f"cold/unmarked = {ratios['cold/unmarked']:.2f}x")
+    print(f"cache files: {', '.join(cache_files) or 'none'}")
+
+    target = _common.write_json(args.json, NAME, {
+        "lines": args.lines,
+        "repeat": args.repeat,
+        "unit": "seconds",
+        "loaders": loaders,
+        "cache_files": cache_files,
+        "cases": cases,
+        "ratios": ratios,
+    })
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
