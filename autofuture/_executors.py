@@ -1,0 +1,152 @@
+"""Thin adapters from the scheduler to whatever runs the tasks.
+
+Every adapter offers ``submit(payloads) -> concurrent.futures.Future`` (the
+future's result is ``_worker.run_batch``'s list), ``workers``, and
+``shutdown(cancel)``. The scheduler knows nothing about which one it has.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib
+import os
+import sys
+
+from . import _worker
+
+
+class ExecutorError(Exception):
+    """An executor could not be created from the user's options."""
+
+
+class Serial:
+    """Runs each task inline, in the workflow thread, at its turn; output is live."""
+
+    name = "serial"
+    workers = 1
+    inline = True
+
+    def submit(self, payloads):
+        future = concurrent.futures.Future()
+        future.set_result(_worker.run_batch(payloads, capture="none"))
+        return future
+
+    def shutdown(self, cancel: bool = False) -> None:
+        pass
+
+
+class _PoolAdapter:
+    inline = False
+
+    def __init__(self, pool, workers: int, capture: str):
+        self.pool = pool
+        self.workers = workers
+        self.capture = capture
+
+    def submit(self, payloads):
+        return self.pool.submit(_worker.run_batch, payloads, self.capture)
+
+    def shutdown(self, cancel: bool = False) -> None:
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+class Thread(_PoolAdapter):
+    """Tasks on threads of this process; their output is captured per thread."""
+
+    name = "thread"
+
+    def __init__(self, workers: int):
+        self._saved = sys.stdout, sys.stderr
+        sys.stdout = _worker.ThreadLocalStreams(sys.stdout, 1)
+        sys.stderr = _worker.ThreadLocalStreams(sys.stderr, 2)
+        pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="autofuture")
+        super().__init__(pool, workers, capture="thread")
+
+    def shutdown(self, cancel: bool = False) -> None:
+        super().shutdown(cancel)
+        if isinstance(sys.stdout, _worker.ThreadLocalStreams):
+            sys.stdout, sys.stderr = self._saved
+
+
+class Loky(_PoolAdapter):
+    """Worker processes from loky: spawned cleanly, never re-running ``__main__``."""
+
+    name = "loky"
+
+    def __init__(self, workers: int):
+        from loky import get_reusable_executor
+
+        pool = get_reusable_executor(
+            max_workers=workers, timeout=60, initializer=_worker.init_worker,
+            env={"AUTOFUTURE_WORKER": "1"},
+        )
+        super().__init__(pool, workers, capture="process")
+
+    def shutdown(self, cancel: bool = False) -> None:
+        if cancel:
+            self.pool.shutdown(wait=False, kill_workers=True)
+        else:
+            self.pool.shutdown(wait=True)
+
+
+class Foreign(_PoolAdapter):
+    """Any ``concurrent.futures.Executor`` made by ``module:factory``."""
+
+    def __init__(self, spec: str, workers: int):
+        self.name = spec
+        module_name, _, attr = spec.partition(":")
+        try:
+            factory = importlib.import_module(module_name)
+            for part in attr.split("."):
+                factory = getattr(factory, part)
+        except (ImportError, AttributeError) as exc:
+            raise ExecutorError(
+                f"--executor {spec}: cannot find {attr!r} in module {module_name!r} ({exc}); "
+                "give MODULE:FACTORY where FACTORY() returns a concurrent.futures.Executor"
+            ) from None
+        try:
+            pool = factory(workers)
+        except TypeError:
+            pool = factory()
+        if not hasattr(pool, "submit"):
+            raise ExecutorError(
+                f"--executor {spec}: {attr}() returned a {type(pool).__name__}, "
+                "which has no submit(); it must return a concurrent.futures.Executor"
+            )
+        in_process = isinstance(pool, concurrent.futures.ThreadPoolExecutor)
+        if in_process:
+            self._saved = sys.stdout, sys.stderr
+            sys.stdout = _worker.ThreadLocalStreams(sys.stdout, 1)
+            sys.stderr = _worker.ThreadLocalStreams(sys.stderr, 2)
+        count = getattr(pool, "_max_workers", None) or workers
+        super().__init__(pool, count, capture="thread" if in_process else "process")
+
+    def shutdown(self, cancel: bool = False) -> None:
+        try:
+            self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        except TypeError:
+            self.pool.shutdown(wait=not cancel)
+        if isinstance(sys.stdout, _worker.ThreadLocalStreams):
+            sys.stdout, sys.stderr = self._saved
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def create(name: str, workers: int | None):
+    workers = workers or default_workers()
+    if name == "serial":
+        return Serial()
+    if name == "thread":
+        return Thread(workers)
+    if name == "loky":
+        return Loky(workers)
+    if ":" in name:
+        return Foreign(name, workers)
+    raise ExecutorError(
+        f"unknown executor {name!r}: choose loky, thread, serial, or MODULE:FACTORY"
+    )

@@ -1,0 +1,403 @@
+"""What rewritten code calls, one function per construct (imported as ``__af__``).
+
+Each function has a fast path: when nothing is pending in the program-order
+log and no future is involved, it does exactly what Python would, at once.
+Otherwise it adds an entry to the log (``_scheduler``) and returns a
+future. Functions that need a value (``value``, ``key``, ``iterate``,
+``barrier``) are the strict points of SPEC §4.
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+import sys
+
+from . import _dispatch, _serialize, _tb
+from ._dispatch import TASK, WORKFLOW
+from ._future import _UNSET, Future
+from ._scheduler import EFFECT, READ, TASK as TASK_ENTRY, Entry, current, find_futures
+
+_getattr = builtins.getattr
+_scheduler_module = sys.modules["autofuture._scheduler"]
+
+OPS = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "@": operator.matmul,
+    "/": operator.truediv, "//": operator.floordiv, "%": operator.mod, "**": operator.pow,
+    "<<": operator.lshift, ">>": operator.rshift, "|": operator.or_, "^": operator.xor,
+    "&": operator.and_, "u+": operator.pos, "u-": operator.neg, "~": operator.invert,
+    "not": operator.not_, "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge, "is": operator.is_,
+    "is not": operator.is_not, "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+}
+AUGOPS = {
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "@=": operator.imatmul,
+    "/=": operator.itruediv, "//=": operator.ifloordiv, "%=": operator.imod,
+    "**=": operator.ipow, "<<=": operator.ilshift, ">>=": operator.irshift,
+    "|=": operator.ior, "^=": operator.ixor, "&=": operator.iand,
+}
+
+
+def _busy():
+    """The scheduler when something is pending in its current log, else None."""
+    scheduler = _scheduler_module._current
+    if scheduler is None or not scheduler.logs[-1]:
+        return None
+    return scheduler
+
+
+def _label(name: str, site) -> str:
+    return f"{name}() at {_tb.site_text(site)}"
+
+
+# -- module boundaries ----------------------------------------------------------
+
+def enter_module(namespace: dict) -> None:
+    """A marked module starts: its functions are tasks and travel by value."""
+    _dispatch.marked_files.add(sys._getframe(1).f_code.co_filename)
+    module = sys.modules.get(namespace.get("__name__", ""))
+    if module is not None and _getattr(module, "__dict__", None) is namespace:
+        _serialize.register_by_value(module)
+
+
+def end_module() -> None:
+    barrier()
+
+
+# -- strict points ----------------------------------------------------------------
+
+def value(x):
+    """The value of ``x``, waiting for it (and raising its error in program order)."""
+    if isinstance(x, Future):
+        return current().wait_value(x)
+    return x
+
+
+def key(x):
+    """A dict key or set member: hashed, so it needs values, also inside tuples."""
+    if isinstance(x, Future):
+        return current().wait_value(x)
+    if type(x) is tuple:
+        found: list = []
+        find_futures(x, found)
+        if found:
+            return _resolve_now(x)
+    return x
+
+
+def _resolve_now(obj):
+    found: list = []
+    find_futures(obj, found)
+    scheduler = current()
+    for future in found:
+        scheduler.wait_value(future)
+    return _scheduler_module.resolve(obj)
+
+
+def barrier() -> None:
+    """Everything before this point has run; raises the first failure among it."""
+    scheduler = _scheduler_module._current
+    if scheduler is not None and scheduler.logs[-1]:
+        scheduler.barrier()
+
+
+def settle() -> None:
+    """On the way out of a ``try``/``with`` body with an error: earlier failures win."""
+    try:
+        barrier()
+    except BaseException as exc:
+        exc.__suppress_context__ = True
+        raise
+
+
+def iterate(obj, shape=None):
+    """What a ``for`` loop or comprehension iterates over."""
+    if isinstance(obj, Future):
+        if obj._af_arity is not None and obj._af_value is _UNSET:
+            checked = _read(_check_arity(obj), (obj,))
+            obj = [getitem(checked, index) for index in range(obj._af_arity)]
+        else:
+            obj = current().wait_value(obj)
+    elif not _may_read(obj):
+        current().barrier()
+    if shape is None:
+        return obj
+    return (unpack(item, shape) for item in obj)
+
+
+def _may_read(obj) -> bool:
+    scheduler = _busy()
+    return scheduler is None or scheduler.may_read_now((obj,))
+
+
+# -- calls ----------------------------------------------------------------------
+
+def call(fn, /, *args, **kwargs):
+    """``fn(*args, **kwargs)``: a task, a workflow call, or a local call."""
+    if isinstance(fn, Future):
+        return _effect(_call_value, (fn, *args), kwargs, "call")
+    kind = _dispatch.kind_of(fn)
+    if kind is TASK:
+        return _submit(fn, args, kwargs)
+    if kind is WORKFLOW:
+        return fn(*args, **kwargs)
+    return _local(fn, args, kwargs)
+
+
+def method(obj, name: str, /, *args, **kwargs):
+    """``obj.name(*args, **kwargs)``, lazily when ``obj`` is a future."""
+    if isinstance(obj, Future):
+        if obj._af_value is _UNSET or obj._af_touched:
+            return _effect(_call_method, (obj, name, *args), kwargs, name)
+        obj = obj._af_value
+    return call(_getattr(obj, name), *args, **kwargs)
+
+
+def _call_value(fn, *args, **kwargs):
+    return fn(*args, **kwargs)
+
+
+def _call_method(obj, name, *args, **kwargs):
+    return _getattr(obj, name)(*args, **kwargs)
+
+
+def _local(fn, args, kwargs):
+    scheduler = _scheduler_module._current
+    idle = scheduler is None or not scheduler.logs[-1]
+    found: list = []
+    if args or kwargs:
+        find_futures((args, kwargs), found)
+    if not found:
+        if idle:
+            return fn(*args, **kwargs)
+        if _dispatch.is_pure(fn) and scheduler.may_read_now(args):
+            return fn(*args, **kwargs)
+    elif fn is len and len(args) == 1 and isinstance(args[0], Future) \
+            and args[0]._af_arity is not None:
+        return args[0]._af_arity
+    if _dispatch.is_pure(fn):
+        return _read(fn, args, kwargs)
+    return _effect(fn, args, kwargs, _dispatch.task_name(fn))
+
+
+def _effect(fn, args, kwargs, name):
+    """A local call or mutation: it runs at its turn, in the workflow thread."""
+    scheduler = current()
+    site = _tb.call_site()
+    entry = Entry(EFFECT, fn, args, kwargs, site, _label(name, site), early=False)
+    receiver = _getattr(fn, "__self__", None)
+    return scheduler.add(entry, (receiver, args, kwargs))
+
+
+def _submit(fn, args, kwargs):
+    """A task call: a future at once; the task starts when its inputs have values."""
+    scheduler = current()
+    site = _tb.call_site()
+    implicit = _dispatch.implicit_inputs(fn)
+    early = scheduler.context_pending == 0 and scheduler.may_read_now(
+        [*args, *kwargs.values(), *implicit])
+    entry = Entry(TASK_ENTRY, fn, args, kwargs, site, _label(_dispatch.task_name(fn), site),
+                  early=early)
+    future = scheduler.add(entry, (args, kwargs, implicit))
+    future._af_arity = _dispatch.return_arity(fn)
+    if future._af_arity is not None:
+        entry.label += f" -> {_dispatch.annotation_text(fn)}"
+    return future
+
+
+# -- lazy reads -----------------------------------------------------------------
+
+def _read(fn, args, kwargs=None):
+    """A read of futures: runs as soon as they have values, commits in order."""
+    scheduler = current()
+    site = _tb.call_site()
+    entry = Entry(READ, fn, args, kwargs or {}, site, _label(_dispatch.task_name(fn), site),
+                  early=scheduler.may_read_now(args) and not any(
+                      isinstance(a, Future) and a._af_touched for a in args))
+    return scheduler.add(entry, (args, kwargs))
+
+
+def _operate(fn, args):
+    """Apply a pure operation now if it can be, else lazily."""
+    for arg in args:
+        if isinstance(arg, Future):
+            if arg._af_value is _UNSET or arg._af_touched or arg._af_error is not None:
+                return _read(fn, args)
+    scheduler = _busy()
+    if scheduler is None or scheduler.may_read_now(args):
+        return fn(*[a._af_value if isinstance(a, Future) else a for a in args])
+    return _read(fn, args)
+
+
+def getattr(obj, name: str):
+    if type(obj) is not Future and _scheduler_module._current is None:
+        return _getattr(obj, name)
+    return _operate(_getattr, (obj, name))
+
+
+def getitem(obj, index):
+    if type(index) is tuple:
+        found: list = []
+        find_futures(index, found)
+        if found:
+            return _read(operator.getitem, (obj, index))
+    return _operate(operator.getitem, (obj, index))
+
+
+def op(symbol: str, *operands):
+    return _operate(OPS[symbol], operands)
+
+
+def compare(ops: tuple, *operands):
+    return _operate(_compare_chain(ops), operands)
+
+
+def _compare_chain(ops):
+    functions = [OPS[symbol] for symbol in ops]
+
+    def compare_chain(*operands):
+        for fn, left, right in zip(functions, operands, operands[1:]):
+            result = fn(left, right)
+            if not result:
+                return result
+        return result
+
+    return compare_chain
+
+
+def slice(lower, upper, step):  # noqa: A001 - mirrors the builtin it builds
+    return _operate(builtins.slice, (lower, upper, step))
+
+
+def fstring(*parts):
+    found: list = []
+    find_futures(parts, found)
+    if found:
+        return _read(_format, parts)
+    scheduler = _busy()
+    if scheduler is None or scheduler.may_read_now([p[0] for p in parts if type(p) is tuple]):
+        return _format(*parts)
+    return _read(_format, parts)
+
+
+def _format(*parts):
+    out = []
+    for part in parts:
+        if type(part) is str:
+            out.append(part)
+            continue
+        item, conversion, spec = part
+        if conversion == 115:
+            item = str(item)
+        elif conversion == 114:
+            item = repr(item)
+        elif conversion == 97:
+            item = ascii(item)
+        out.append(format(item, spec or ""))
+    return "".join(out)
+
+
+# -- unpacking ------------------------------------------------------------------
+
+_unpackers: dict = {}
+
+
+def _unpacker(shape):
+    """A function that unpacks one level of ``shape`` exactly as Python does."""
+    fn = _unpackers.get(shape)
+    if fn is None:
+        names = [f"*v{i}" if leaf == "*" else f"v{i}" for i, leaf in enumerate(shape)]
+        target = ", ".join(names) + ("," if len(names) == 1 else "")
+        result = ", ".join(f"v{i}" for i in range(len(shape))) + ("," if len(shape) == 1 else "")
+        namespace: dict = {}
+        exec(f"def unpack(value):\n    {target} = value\n    return ({result})\n", namespace)
+        fn = _unpackers[shape] = namespace["unpack"]
+    return fn
+
+
+def _check_arity(future: Future):
+    arity = future._af_arity
+    label = future._af_label
+
+    def check_arity(value):
+        try:
+            items = tuple(value)
+        except TypeError:
+            raise TypeError(
+                f"cannot unpack non-iterable {type(value).__name__} object "
+                f"(from {label})") from None
+        if len(items) != arity:
+            raise ValueError(
+                f"{label} returned {len(items)} values, but its annotation promises {arity}")
+        return items
+
+    return check_arity
+
+
+def unpack(obj, shape):
+    """``a, (b, *c) = obj`` without waiting: futures for each target when ``obj`` is one."""
+    if isinstance(obj, Future) and (obj._af_value is _UNSET or obj._af_touched
+                                    or obj._af_error is not None):
+        level = _read(_unpacker(shape), (obj,))
+        items = [getitem(level, index) for index in range(len(shape))]
+    else:
+        if isinstance(obj, Future):
+            obj = obj._af_value
+        elif not _may_read(obj):
+            current().barrier()
+        items = _unpacker(shape)(obj)
+    return tuple(
+        unpack(item, sub) if type(sub) is tuple else item for item, sub in zip(items, shape)
+    )
+
+
+# -- mutations --------------------------------------------------------------------
+
+def _mutate(fn, args, name):
+    scheduler = _busy()
+    if scheduler is None:
+        found: list = []
+        find_futures(args, found)
+        if not found:
+            fn(*args)
+            return
+    _effect(fn, args, {}, name)
+
+
+def setattr(obj, name, value):  # noqa: A001
+    _mutate(builtins.setattr, (obj, name, value), "setattr")
+
+
+def delattr(obj, name):  # noqa: A001
+    _mutate(builtins.delattr, (obj, name), "delattr")
+
+
+def setitem(obj, index, value):
+    _mutate(operator.setitem, (obj, index, value), "setitem")
+
+
+def delitem(obj, index):
+    _mutate(operator.delitem, (obj, index), "delitem")
+
+
+def _augitem(obj, index, symbol, value):
+    obj[index] = AUGOPS[symbol](obj[index], value)
+
+
+def _augattr(obj, name, symbol, value):
+    builtins.setattr(obj, name, AUGOPS[symbol](_getattr(obj, name), value))
+
+
+def augitem(obj, index, symbol, value):
+    _mutate(_augitem, (obj, index, symbol, value), symbol)
+
+
+def augattr(obj, name, symbol, value):
+    _mutate(_augattr, (obj, name, symbol, value), symbol)
+
+
+__all__ = [
+    "enter_module", "end_module", "value", "key", "barrier", "settle", "iterate", "call",
+    "method", "getattr", "getitem", "op", "compare", "slice", "fstring", "unpack",
+    "setattr", "delattr", "setitem", "delitem", "augitem", "augattr",
+]

@@ -1,0 +1,603 @@
+"""The program-order log, drained by the workflow thread.
+
+::
+
+    workflow thread (rewritten code)          executor threads / processes
+    ───────────────────────────────           ────────────────────────────
+    call/op/setitem ──> Entry appended to log
+                        deps==0 & early ──> ready ──> submit batch ──> run_batch
+                                                                          │
+    drain(): inbox.get() <──────────── done callback puts (batch, results) ┘
+             finish entries, wake dependents (early ones run at once)
+             commit from the head while the head is finished:
+               replay a task's output, run an effect, or raise its error
+
+Everything observable happens on the workflow thread in program order:
+executor callbacks only put messages on ``inbox``. An entry is a task call,
+a read (a lazy operation on futures), or an effect (a local call or a
+mutation). Tasks and reads may *run* early, as soon as their inputs have
+values, because they change nothing the workflow can see; they *commit*
+(show output, raise) in program order. Effects run only at the head.
+
+A failure is raised when its entry reaches the head, with a traceback
+rebuilt from its call site; every later entry is discarded, as if the
+workflow had stopped there, which is what the plain run does.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+import queue
+import sys
+import threading
+
+from . import _serialize, _tb
+from ._errors import RemoteError, SerializationError, WorkerLostError
+from ._future import _UNSET, Future
+
+TASK, READ, EFFECT = "task", "read", "effect"
+
+
+class Options:
+    """What the command line (or ``AUTOFUTURE_*`` variables) chose."""
+
+    def __init__(self, executor="loky", workers=None, lookahead=10_000, keep_going=False,
+                 task_output="capture"):
+        self.executor = executor
+        self.workers = workers
+        self.lookahead = lookahead
+        self.keep_going = keep_going
+        self.task_output = task_output
+
+
+class Entry:
+    __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished",
+                 "failure", "site", "output", "holds", "context", "payload", "discarded",
+                 "label", "committed")
+
+    def __init__(self, kind, run, args, kwargs, site, label, early):
+        self.kind = kind
+        self.run = run
+        self.args = args
+        self.kwargs = kwargs
+        self.site = site
+        self.label = label
+        self.early = early
+        self.deps = 0
+        self.finished = False
+        self.committed = False
+        self.failure = None  # (exception, remote frames, local traceback)
+        self.output = None
+        self.holds = ()  # objects this pending effect may mutate
+        self.context = False
+        self.payload = None
+        self.discarded = False
+        self.future = None
+
+
+# -- finding futures inside inputs --------------------------------------------
+
+_ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None), range, type,
+                    type(len), type(print), type(_tb), slice, type(Ellipsis)})
+
+
+def is_immutable(obj) -> bool:
+    t = type(obj)
+    if t in _ATOMS:
+        return True
+    if t is tuple or t is frozenset:
+        return all(type(item) in _ATOMS for item in obj)
+    return callable(obj) and t.__name__ in ("function", "builtin_function_or_method")
+
+
+def find_futures(obj, found: list, seen: set | None = None) -> None:
+    """Append every Future inside lists, tuples, dicts and sets of ``obj``."""
+    t = type(obj)
+    if t is Future or isinstance(obj, Future):
+        found.append(obj)
+        return
+    if t in _ATOMS:
+        return
+    if t is list or t is tuple or t is set or t is frozenset or t is dict \
+            or isinstance(obj, (list, tuple, set, frozenset, dict)):
+        if seen is None:
+            seen = set()
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        items = obj.items() if isinstance(obj, dict) else obj
+        for item in items:
+            if isinstance(obj, dict):
+                find_futures(item[0], found, seen)
+                find_futures(item[1], found, seen)
+            else:
+                find_futures(item, found, seen)
+
+
+def resolve(obj, seen: dict | None = None):
+    """``obj`` with futures replaced by values: in place in lists and dicts, rebuilt otherwise."""
+    if isinstance(obj, Future):
+        return obj._af_value
+    t = type(obj)
+    if t in _ATOMS:
+        return obj
+    if isinstance(obj, (list, dict, tuple, set, frozenset)):
+        if seen is None:
+            seen = {}
+        if id(obj) in seen:
+            return seen[id(obj)]
+        seen[id(obj)] = obj
+        if isinstance(obj, list):
+            for i, item in enumerate(obj):
+                new = resolve(item, seen)
+                if new is not item:
+                    obj[i] = new
+            return obj
+        if isinstance(obj, dict):
+            for key, item in list(obj.items()):
+                new = resolve(item, seen)
+                if new is not item:
+                    obj[key] = new
+            return obj
+        items = [resolve(item, seen) for item in obj]
+        if all(a is b for a, b in zip(items, obj)):
+            return obj
+        rebuilt = tuple(items) if t is tuple else (
+            frozenset(items) if isinstance(obj, frozenset) else set(items))
+        if t is tuple or t is set or t is frozenset:
+            result = rebuilt
+        else:  # a namedtuple or a subclass: rebuild with its own constructor
+            try:
+                result = t._make(items) if hasattr(t, "_make") else t(items)
+            except Exception:
+                result = rebuilt
+        seen[id(obj)] = result
+        return result
+    return obj
+
+
+# -- the scheduler --------------------------------------------------------------
+
+_current = None
+_current_lock = threading.Lock()
+_options = Options()
+
+
+def configure(options: Options) -> None:
+    global _options
+    _options = options
+
+
+def current() -> Scheduler:
+    global _current
+    if _current is None:
+        with _current_lock:
+            if _current is None:
+                _current = Scheduler(_options)
+    return _current
+
+
+def current_or_none():
+    return _current
+
+
+def reset() -> None:
+    """Forget the scheduler (after shutdown), so a later run starts afresh."""
+    global _current
+    _current = None
+
+
+class Scheduler:
+    def __init__(self, options: Options):
+        self.options = options
+        self.thread = threading.get_ident()
+        self.logs: list[collections.deque] = [collections.deque()]
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.ready: collections.deque = collections.deque()
+        self.executor = None
+        self.in_flight = 0
+        self.batch_size = 1
+        self.mean_task_seconds = None
+        self.touched: dict[int, int] = {}
+        self.context_pending = 0
+        self.last_context = None
+        self.seq = itertools.count()
+        self.closed = False
+
+    # -- small queries ----------------------------------------------------------
+
+    def on_workflow_thread(self) -> bool:
+        return threading.get_ident() == self.thread
+
+    @property
+    def log(self) -> collections.deque:
+        return self.logs[-1]
+
+    def idle(self) -> bool:
+        """Nothing pending in the current log: a local call may run at once."""
+        return not self.logs[-1]
+
+    def may_read_now(self, objs) -> bool:
+        """No pending effect can have changed these objects."""
+        if not self.touched:
+            return True
+        touched = self.touched
+        for obj in objs:
+            if id(obj) in touched and not is_immutable(obj):
+                return False
+        return True
+
+    # -- adding entries ---------------------------------------------------------
+
+    def add(self, entry: Entry, inputs) -> Future:
+        """Put ``entry`` at the end of the log, waiting for the futures in ``inputs``."""
+        future = Future(entry, entry.label)
+        entry.future = future
+        found: list = []
+        find_futures(inputs, found)
+        for dep in found:
+            if dep._af_value is _UNSET and dep._af_error is None:
+                entry.deps += 1
+                dep._af_dependents.append(entry)
+            elif dep._af_error is not None and entry.failure is None:
+                entry.failure = ("dependency", dep)
+        if entry.kind == EFFECT:
+            self._hold(entry, inputs, found)
+        log = self.log
+        log.append(entry)
+        if entry.failure is not None:
+            self._finish_dependency_failure(entry)
+        elif entry.deps == 0 and entry.early:
+            self._start(entry)
+        if len(log) >= self.options.lookahead:
+            self.drain(until=lambda: len(log) < self.options.lookahead // 2)
+        elif not self.inbox.empty() or (log and log[0].finished) or (
+                log and log[0].deps == 0 and not log[0].early):
+            self.drain()
+        return future
+
+    def _hold(self, entry: Entry, inputs, found) -> None:
+        """Remember what a pending effect may mutate, so reads of it wait their turn."""
+        holds = []
+        for obj in _shallow(inputs):
+            if not is_immutable(obj) and not isinstance(obj, Future):
+                holds.append(obj)
+                self.touched[id(obj)] = self.touched.get(id(obj), 0) + 1
+        for dep in found:
+            dep._af_touched += 1
+        entry.holds = (holds, found)
+
+    def _release(self, entry: Entry) -> None:
+        if not entry.holds:
+            return
+        holds, found = entry.holds
+        for obj in holds:
+            count = self.touched.get(id(obj), 0) - 1
+            if count <= 0:
+                self.touched.pop(id(obj), None)
+            else:
+                self.touched[id(obj)] = count
+        for dep in found:
+            dep._af_touched -= 1
+        entry.holds = ()
+        if entry.context:
+            self.context_pending -= 1
+
+    # -- running ----------------------------------------------------------------
+
+    def _start(self, entry: Entry) -> None:
+        """Inputs are ready: submit a task, or run a read."""
+        if entry.kind == TASK:
+            if self.executor is None:
+                self._open_executor()
+            if self.executor.inline:
+                return  # runs at its turn, in the workflow thread
+            if not self._serialize_task(entry):
+                return
+            self.ready.append(entry)
+            self._dispatch()
+        else:
+            self._execute(entry)
+
+    def _execute(self, entry: Entry) -> None:
+        """Run a read or an effect here, now; its value or error is recorded."""
+        args = resolve(entry.args)
+        kwargs = resolve(entry.kwargs)
+        self.logs.append(collections.deque())
+        try:
+            value = entry.run(*args, **kwargs)
+            self.barrier()
+        except BaseException as exc:  # noqa: BLE001 - raised in program order
+            self.logs.pop()
+            self._finish(entry, failure=(exc, (), exc.__traceback__))
+            return
+        self.logs.pop()
+        self._finish(entry, value=value)
+
+    def _serialize_task(self, entry: Entry) -> bool:
+        context = self._context()
+        try:
+            entry.payload = _serialize.dumps((entry.run, entry.args, entry.kwargs, context))
+        except Exception as exc:
+            self._finish(entry, failure=(_serialization_error(entry, exc), (), None))
+            return False
+        return True
+
+    def _context(self):
+        cwd = os.getcwd()
+        env = dict(os.environ)
+        snapshot = (cwd, env, list(sys.path), list(sys.argv))
+        return snapshot
+
+    def _open_executor(self) -> None:
+        from . import _executors
+
+        self.executor = _executors.create(self.options.executor, self.options.workers)
+
+    def _dispatch(self) -> None:
+        """Hand ready tasks to the executor, a batch per message, a few messages per worker."""
+        executor = self.executor
+        limit = 2 * executor.workers
+        while self.ready and self.in_flight < limit:
+            size = self._batch_size(limit - self.in_flight)
+            batch = []
+            while self.ready and len(batch) < size:
+                entry = self.ready.popleft()
+                if not entry.discarded:
+                    batch.append(entry)
+            if not batch:
+                continue
+            payloads = [entry.payload for entry in batch]
+            for entry in batch:
+                entry.payload = None
+            self.in_flight += 1
+            done = executor.submit(payloads)
+            done.add_done_callback(lambda f, batch=batch: self.inbox.put((batch, f)))
+
+    def _batch_size(self, free_slots: int) -> int:
+        """About 20 ms of work per message once task durations are known; else one."""
+        if self.mean_task_seconds is None:
+            return 1
+        by_time = int(0.02 / max(self.mean_task_seconds, 1e-6))
+        by_spread = -(-len(self.ready) // max(free_slots, 1))
+        return max(1, min(by_time, by_spread, 512))
+
+    def _receive(self, message) -> None:
+        batch, done = message
+        self.in_flight -= 1
+        try:
+            results = done.result()
+        except BaseException as exc:  # noqa: BLE001 - the executor lost the batch
+            for entry in batch:
+                self._finish(entry, failure=(_lost(entry, exc), (), None))
+            return
+        durations = []
+        for entry, (ok, payload, output, timing) in zip(batch, results):
+            durations.append(timing[1] - timing[0])
+            entry.output = output
+            if ok:
+                try:
+                    value = _serialize.loads(payload)
+                except Exception as exc:
+                    self._finish(entry, failure=(exc, (), exc.__traceback__))
+                    continue
+                self._finish(entry, value=value)
+            else:
+                self._finish(entry, failure=_rebuild(payload))
+        if durations:
+            mean = sum(durations) / len(durations)
+            previous = self.mean_task_seconds
+            self.mean_task_seconds = mean if previous is None else 0.7 * previous + 0.3 * mean
+
+    def _finish(self, entry: Entry, value=_UNSET, failure=None) -> None:
+        if entry.finished or entry.discarded:
+            return
+        entry.finished = True
+        future = entry.future
+        if failure is not None:
+            entry.failure = failure
+            future._af_error = failure[0] if failure[0] != "dependency" else RuntimeError(
+                "a task this one depends on failed")
+        else:
+            future._af_value = value
+        entry.run = entry.args = entry.kwargs = None
+        dependents, future._af_dependents = future._af_dependents, []
+        for dependent in dependents:
+            if dependent.finished or dependent.discarded:
+                continue
+            if failure is not None:
+                if dependent.failure is None:
+                    dependent.failure = ("dependency", future)
+                    self._finish_dependency_failure(dependent)
+                continue
+            dependent.deps -= 1
+            if dependent.deps == 0 and dependent.early:
+                self._start(dependent)
+
+    def _finish_dependency_failure(self, entry: Entry) -> None:
+        failure = entry.failure
+        entry.failure = None
+        self._finish(entry, failure=failure)
+
+    # -- the head of the log ----------------------------------------------------
+
+    def _advance(self) -> None:
+        """Commit entries from the head of the current log while they are ready."""
+        log = self.log
+        while log:
+            head = log[0]
+            if not head.finished:
+                if head.deps or head.failure is not None:
+                    return
+                if head.kind == TASK:
+                    if head.early and not self.executor.inline:
+                        return  # submitted; waiting for its result
+                    self._run_task_here(head)
+                    if not head.finished:
+                        return
+                else:
+                    self._execute(head)
+            log.popleft()
+            self._commit(head)
+
+    def _run_task_here(self, entry: Entry) -> None:
+        """A task whose inputs had to be captured at its turn, or any task when serial."""
+        if self.executor is None:
+            self._open_executor()
+        if not self._serialize_task(entry):
+            return
+        if self.executor.inline:
+            from . import _worker
+
+            results = _worker.run_batch([entry.payload], "none")
+            entry.payload = None
+            self.in_flight += 1  # one message, received at once
+            self._receive(([entry], _done_future(results)))
+        else:
+            entry.early = True
+            self.ready.append(entry)
+            self._dispatch()
+
+    def _commit(self, entry: Entry) -> None:
+        entry.committed = True
+        self._release(entry)
+        if entry.output:
+            _replay(entry.output)
+            entry.output = None
+        if entry.failure is None:
+            return
+        exc, remote_frames, local_tb = _failure_exception(entry)
+        self.discard_rest()
+        raise _tb.mark(exc, _tb.build(entry.site, remote_frames, local_tb))
+
+    def discard_rest(self) -> None:
+        """Drop every pending entry of the current log: the program stopped before them."""
+        log = self.log
+        while log:
+            entry = log.pop()
+            entry.discarded = True
+            self._release(entry)
+        self.ready = collections.deque(e for e in self.ready if not e.discarded)
+
+    # -- waiting ----------------------------------------------------------------
+
+    def drain(self, until=None) -> None:
+        """Take what arrived and commit what can be; block until ``until()`` if given."""
+        while True:
+            while True:
+                try:
+                    message = self.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                self._receive(message)
+            if self.ready:
+                self._dispatch()
+            self._advance()
+            if until is None or until():
+                return
+            self._receive(self.inbox.get())
+
+    def wait_done(self, future: Future) -> None:
+        self.drain(until=lambda: future._af_value is not _UNSET or future._af_error is not None)
+
+    def wait_value(self, future: Future):
+        """The value, once known; a failure is raised in program order."""
+        if future._af_value is _UNSET:
+            entry = future._af_entry
+            if entry is not None and not entry.early and not entry.finished:
+                # An effect, or a task captured at its turn: everything before it runs first.
+                self.drain(until=lambda: entry.finished or entry.committed or entry.discarded)
+            self.wait_done(future)
+        if future._af_error is not None:
+            entry = future._af_entry
+            self.drain(until=lambda: entry is None or entry.committed or entry.discarded)
+            raise future._af_error
+        return future._af_value
+
+    def barrier(self) -> None:
+        """Commit everything pending in the current log (raising the first failure)."""
+        log = self.log
+        if log:
+            self.drain(until=lambda: not log)
+
+    def shutdown(self, cancel: bool) -> None:
+        if cancel:
+            for log in self.logs:
+                log.clear()
+            self.ready.clear()
+        if self.executor is not None:
+            self.executor.shutdown(cancel=cancel)
+            self.executor = None
+        self.closed = True
+
+
+def _shallow(inputs):
+    """The objects an effect is given: its arguments and one level inside them."""
+    for obj in inputs:
+        yield obj
+        if isinstance(obj, (list, tuple, set, frozenset)):
+            yield from obj
+        elif isinstance(obj, dict):
+            yield from obj.values()
+
+
+def _done_future(value):
+    import concurrent.futures
+
+    future = concurrent.futures.Future()
+    future.set_result(value)
+    return future
+
+
+def _replay(output) -> None:
+    for stream, text in output:
+        (sys.stdout if stream == 1 else sys.stderr).write(text)
+
+
+def _rebuild(info):
+    """(exception, remote frames, None) from a worker's ErrorInfo."""
+    exc_bytes, type_name, message, frames, text = info
+    exc = None
+    if exc_bytes is not None:
+        try:
+            exc = _serialize.loads(exc_bytes)
+        except Exception:
+            exc = None
+    if exc is None:
+        if type_name == "SerializationError":
+            exc = SerializationError(message)
+        else:
+            exc = RemoteError(type_name, message, text)
+    return (exc, frames, None)
+
+
+def _failure_exception(entry: Entry):
+    failure = entry.failure
+    if failure[0] == "dependency":
+        root = failure[1]
+        exc = root._af_error
+        return exc, (), None
+    exc, remote_frames, local_tb = failure
+    return exc, remote_frames, local_tb
+
+
+def _task_name(entry: Entry) -> str:
+    return entry.label.split(" at ")[0]
+
+
+def _serialization_error(entry: Entry, exc: Exception) -> SerializationError:
+    from ._dispatch import describe_unpicklable
+
+    return SerializationError(describe_unpicklable(entry, exc))
+
+
+def _lost(entry: Entry, exc: BaseException) -> WorkerLostError:
+    return WorkerLostError(
+        f"the worker running task {entry.label} was lost before it returned "
+        f"({type(exc).__name__}: {exc}). A worker process that exits, is killed, or crashes "
+        "(a segfault, the out-of-memory killer) ends this way; check the task for os._exit, "
+        "native crashes or memory use."
+    )
+

@@ -1,0 +1,70 @@
+"""One serializer for every executor: cloudpickle, with dill as the fallback.
+
+cloudpickle is several times faster than dill on the small tuples that make
+up most task messages; dill pickles some things cloudpickle cannot (for
+example functions that close over their own generators' frames are still
+out of reach of both, but dill handles more of the standard library's
+oddities). A one-byte tag says which one wrote the payload.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import pickle
+import types
+
+import cloudpickle
+
+PROTOCOL = 5
+_CLOUD, _DILL = b"C", b"D"
+
+
+def _code_with_filename(rebuild, args, filename):
+    return rebuild(*args).replace(co_filename=filename)
+
+
+def _reduce_code(code):
+    """cloudpickle's reduction, keeping the real file name for remote tracebacks."""
+    rebuild, args = cloudpickle.cloudpickle._code_reduce(code)
+    return _code_with_filename, (rebuild, args, code.co_filename)
+
+
+class _Pickler(cloudpickle.Pickler):
+    dispatch_table = collections.ChainMap({types.CodeType: _reduce_code},
+                                          cloudpickle.Pickler.dispatch_table)
+
+
+def dumps(obj) -> bytes:
+    try:
+        buffer = io.BytesIO()
+        buffer.write(_CLOUD)
+        _Pickler(buffer, protocol=PROTOCOL).dump(obj)
+        return buffer.getvalue()
+    except Exception as first:
+        try:
+            import dill
+
+            return _DILL + dill.dumps(obj, protocol=PROTOCOL, recurse=True)
+        except Exception:
+            raise first from None
+
+
+def loads(data: bytes):
+    tag, body = data[:1], data[1:]
+    if tag == _CLOUD:
+        return pickle.loads(body)
+    if tag == _DILL:
+        import dill
+
+        return dill.loads(body)
+    raise ValueError(f"not an autofuture payload (tag {tag!r})")
+
+
+def register_by_value(module) -> None:
+    """Functions of a marked module travel by value: workers never import it."""
+    if module.__name__ != "__main__":
+        try:
+            cloudpickle.register_pickle_by_value(module)
+        except ValueError:
+            pass  # not importable by name (e.g. exec'd code): pickled by value anyway

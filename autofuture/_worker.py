@@ -1,0 +1,172 @@
+"""The worker side: one function that every executor runs.
+
+``run_batch`` receives serialized tasks, runs each with its output captured,
+and returns plain tuples: it imports nothing of the workflow, so a worker
+never imports a marked module or re-runs ``__main__``. Keeping one function
+for ``serial``, ``thread``, ``loky``, ``mpi`` and foreign executors is what
+makes them agree: each sees the same serialized inputs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+from . import _serialize
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# One task result: (ok, payload, output, timing). ``payload`` is the
+# serialized value when ok, else an ``ErrorInfo`` tuple. ``output`` is a list
+# of (stream, text) with stream 1 for stdout and 2 for stderr, in the order
+# written. ``timing`` is (start, end, worker id).
+
+
+def init_worker() -> None:
+    """Workers leave Ctrl-C to the workflow, which cancels and shuts them down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _Capture(io.TextIOBase):
+    """A text stream that records what a task writes, keeping stdout/stderr order."""
+
+    def __init__(self, chunks: list, stream: int, encoding: str = "utf-8"):
+        self._chunks = chunks
+        self._stream = stream
+        self._encoding = encoding
+
+    @property
+    def encoding(self):
+        return self._encoding
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if text:
+            self._chunks.append((self._stream, text))
+        return len(text)
+
+
+class ThreadLocalStreams(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr while tasks run on threads of this process.
+
+    A thread running a task writes to its own capture; every other thread
+    writes through to the real stream.
+    """
+
+    local = threading.local()
+
+    def __init__(self, real, stream: int):
+        self._real = real
+        self._stream = stream
+
+    def _target(self):
+        chunks = getattr(self.local, "chunks", None)
+        return self._real if chunks is None else None
+
+    def write(self, text):
+        chunks = getattr(self.local, "chunks", None)
+        if chunks is None:
+            return self._real.write(text)
+        if text:
+            chunks.append((self._stream, text))
+        return len(text)
+
+    def flush(self):
+        if getattr(self.local, "chunks", None) is None:
+            self._real.flush()
+
+    def writable(self):
+        return True
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def _apply_context(context) -> None:
+    """Working directory, environment, sys.path and sys.argv as of the call."""
+    if context is None:
+        return
+    cwd, env, path, argv = context
+    if os.getcwd() != cwd:
+        os.chdir(cwd)
+    if dict(os.environ) != env:
+        os.environ.clear()
+        os.environ.update(env)
+    if sys.path != path:
+        sys.path[:] = path
+    sys.argv[:] = argv
+
+
+def _remote_frames(tb) -> list[tuple[str, int, str]]:
+    """The task's own frames: everything below this module's frames."""
+    frames = []
+    for summary in traceback.extract_tb(tb):
+        if os.path.dirname(os.path.abspath(summary.filename)) == _PACKAGE_DIR:
+            continue
+        frames.append((summary.filename, summary.lineno, summary.name))
+    return frames
+
+
+def error_info(exc: BaseException, frames=None, prefix: str = "") -> tuple:
+    """(pickled exception or None, type name, message, frames, formatted text)."""
+    try:
+        exc_bytes = _serialize.dumps(exc)
+        _serialize.loads(exc_bytes)
+    except Exception:
+        exc_bytes = None
+    if frames is None:
+        frames = _remote_frames(exc.__traceback__)
+    text = prefix + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return (exc_bytes, type(exc).__qualname__, str(exc), frames, text)
+
+
+def _run_one(payload: bytes, capture: str):
+    chunks: list = []
+    start = time.time()
+    worker = f"pid {os.getpid()}" if capture != "thread" else threading.current_thread().name
+    saved = None
+    if capture == "process":
+        saved = sys.stdout, sys.stderr
+        sys.stdout = _Capture(chunks, 1, getattr(saved[0], "encoding", "utf-8"))
+        sys.stderr = _Capture(chunks, 2, getattr(saved[1], "encoding", "utf-8"))
+    elif capture == "thread":
+        ThreadLocalStreams.local.chunks = chunks
+    try:
+        try:
+            fn, args, kwargs, context = _serialize.loads(payload)
+        except BaseException as exc:  # noqa: BLE001 - reported to the workflow
+            info = error_info(exc, frames=[], prefix="while deserializing the task's inputs:\n")
+            return (False, info, chunks, (start, time.time(), worker))
+        _apply_context(context)
+        try:
+            value = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - a task error, raised in program order
+            return (False, error_info(exc), chunks, (start, time.time(), worker))
+        try:
+            data = _serialize.dumps(value)
+        except Exception as exc:
+            info = error_info(exc, frames=[])
+            info = (None, "SerializationError",
+                    f"the result of this task, a {type(value).__name__}, could not be "
+                    f"serialized: {exc}", [], info[4])
+            return (False, info, chunks, (start, time.time(), worker))
+        return (True, data, chunks, (start, time.time(), worker))
+    finally:
+        if saved is not None:
+            sys.stdout, sys.stderr = saved
+        elif capture == "thread":
+            ThreadLocalStreams.local.chunks = None
+
+
+def run_batch(payloads: list[bytes], capture: str = "process") -> list[tuple]:
+    """Run serialized tasks in order; ``capture`` is 'process', 'thread' or 'none'."""
+    return [_run_one(payload, capture) for payload in payloads]
