@@ -154,6 +154,9 @@ def _execute(code, module) -> int:
     return 0
 
 
+_tb.runner_codes.add(_execute.__code__)
+
+
 def _finish() -> None:
     scheduler = _scheduler.current_or_none()
     if scheduler is not None:

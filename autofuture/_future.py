@@ -50,6 +50,7 @@ class Future(concurrent.futures.Future):
         self._af_touched = 0
         self._af_arity = arity
         self._af_label = label
+        self._af_sources = ()
 
     def __repr__(self) -> str:
         if self._af_error is not None:

@@ -212,8 +212,7 @@ def _read(fn, args, kwargs=None):
     scheduler = current()
     site = _tb.call_site()
     entry = Entry(READ, fn, args, kwargs or {}, site, _label(_dispatch.task_name(fn), site),
-                  early=scheduler.may_read_now(args) and not any(
-                      isinstance(a, Future) and a._af_touched for a in args))
+                  early=scheduler.may_read_now(args))
     return scheduler.add(entry, (args, kwargs))
 
 
@@ -310,7 +309,9 @@ def _unpacker(shape):
         target = ", ".join(names) + ("," if len(names) == 1 else "")
         result = ", ".join(f"v{i}" for i in range(len(shape))) + ("," if len(shape) == 1 else "")
         namespace: dict = {}
-        exec(f"def unpack(value):\n    {target} = value\n    return ({result})\n", namespace)
+        source = f"def unpack(value):\n    {target} = value\n    return ({result})\n"
+        # Compiled under this file's name so tracebacks drop it like our own frames.
+        exec(compile(source, __file__, "exec"), namespace)
         fn = _unpackers[shape] = namespace["unpack"]
     return fn
 

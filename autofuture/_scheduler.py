@@ -220,12 +220,13 @@ class Scheduler:
         return not self.logs[-1]
 
     def may_read_now(self, objs) -> bool:
-        """No pending effect can have changed these objects."""
-        if not self.touched:
-            return True
+        """No pending effect can have changed these objects (or futures' values)."""
         touched = self.touched
         for obj in objs:
-            if id(obj) in touched and not is_immutable(obj):
+            if isinstance(obj, Future):
+                if obj._af_touched:
+                    return False
+            elif touched and id(obj) in touched and not is_immutable(obj):
                 return False
         return True
 
@@ -237,6 +238,8 @@ class Scheduler:
         entry.future = future
         found: list = []
         find_futures(inputs, found)
+        if entry.kind == READ:
+            future._af_sources = found
         for dep in found:
             if dep._af_value is _UNSET and dep._af_error is None:
                 entry.deps += 1
@@ -265,6 +268,7 @@ class Scheduler:
             if not is_immutable(obj) and not isinstance(obj, Future):
                 holds.append(obj)
                 self.touched[id(obj)] = self.touched.get(id(obj), 0) + 1
+        found = _with_sources(found)
         for dep in found:
             dep._af_touched += 1
         entry.holds = (holds, found)
@@ -541,6 +545,20 @@ def _shallow(inputs):
             yield from obj
         elif isinstance(obj, dict):
             yield from obj.values()
+
+
+def _with_sources(futures: list) -> list:
+    """The futures and every future they were read from: mutating ``x.items``
+    may change what a later read of ``x`` sees."""
+    out, stack, seen = [], list(futures), set()
+    while stack:
+        future = stack.pop()
+        if id(future) in seen:
+            continue
+        seen.add(id(future))
+        out.append(future)
+        stack.extend(future._af_sources)
+    return out
 
 
 def _done_future(value):

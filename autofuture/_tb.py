@@ -20,7 +20,13 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _internal(filename: str) -> bool:
-    return filename.startswith("<frozen") or os.path.dirname(filename) == PACKAGE_DIR
+    """autofuture's own frames, and importlib's, which Python hides from tracebacks too."""
+    return os.path.dirname(filename) == PACKAGE_DIR \
+        or filename.startswith("<frozen importlib._bootstrap")
+
+
+#: Code objects of the runner's frame: a call site ends there (runpy lies above).
+runner_codes: set = set()
 
 
 def call_site(depth: int = 1) -> tuple:
@@ -29,6 +35,8 @@ def call_site(depth: int = 1) -> tuple:
     site = []
     while frame is not None:
         code = frame.f_code
+        if code in runner_codes:
+            break
         if not _internal(code.co_filename):
             site.append((frame, frame.f_lineno, frame.f_lasti))
         frame = frame.f_back
