@@ -1,0 +1,34 @@
+# autofuture
+"""@autofuture.workflow functions under the __main__ guard, one calling another."""
+import autofuture
+
+
+def double(x):
+    return 2 * x
+
+
+def add(a, b):
+    return a + b
+
+
+@autofuture.workflow
+def stage(n):
+    parts = [double(i) for i in range(n)]
+    total = sum(parts)
+    print("stage", n, parts, total)
+    return total
+
+
+@autofuture.workflow
+def main():
+    print("main start")
+    first = stage(3)
+    second = stage(4)
+    both = add(first, second)
+    print("main", first, second, both)
+    return both
+
+
+if __name__ == "__main__":
+    answer = main()
+    print("answer", answer)
