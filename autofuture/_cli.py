@@ -150,7 +150,13 @@ def _execute(code, module) -> int:
         _flush()
         _tb.print_exception(exc)
         return 1
+    scheduler = _scheduler.current_or_none()
+    summary = scheduler.keep_going_summary() if scheduler is not None else None
     _shutdown(cancel=False)
+    if summary is not None:
+        _flush()
+        print(summary, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -137,16 +137,21 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def create(name: str, workers: int | None):
+def create(name: str, workers: int | None, live_output: bool = False):
+    """The adapter for ``--executor name``; ``live_output`` lets task prints through."""
     workers = workers or default_workers()
     if name == "serial":
         return Serial()
     if name == "thread":
-        return Thread(workers)
-    if name == "loky":
-        return Loky(workers)
-    if ":" in name:
-        return Foreign(name, workers)
-    raise ExecutorError(
-        f"unknown executor {name!r}: choose loky, thread, serial, or MODULE:FACTORY"
-    )
+        executor = Thread(workers)
+    elif name == "loky":
+        executor = Loky(workers)
+    elif ":" in name:
+        executor = Foreign(name, workers)
+    else:
+        raise ExecutorError(
+            f"unknown executor {name!r}: choose loky, thread, serial, or MODULE:FACTORY"
+        )
+    if live_output:
+        executor.capture = "none"
+    return executor

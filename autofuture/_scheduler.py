@@ -27,7 +27,6 @@ workflow had stopped there, which is what the plain run does.
 from __future__ import annotations
 
 import collections
-import itertools
 import os
 import queue
 import sys
@@ -203,7 +202,8 @@ class Scheduler:
         self.touched: dict[int, int] = {}
         self.context_pending = 0
         self.last_context = None
-        self.seq = itertools.count()
+        self.failures: list[str] = []
+        self.skipped: list[str] = []
         self.closed = False
 
     # -- small queries ----------------------------------------------------------
@@ -338,7 +338,8 @@ class Scheduler:
     def _open_executor(self) -> None:
         from . import _executors
 
-        self.executor = _executors.create(self.options.executor, self.options.workers)
+        self.executor = _executors.create(self.options.executor, self.options.workers,
+                                          live_output=self.options.task_output == "live")
 
     def _dispatch(self) -> None:
         """Hand ready tasks to the executor, a batch per message, a few messages per worker."""
@@ -473,8 +474,30 @@ class Scheduler:
         if entry.failure is None:
             return
         exc, remote_frames, local_tb = _failure_exception(entry)
+        if self.options.keep_going and not isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            self._report(entry, exc, _tb.build(entry.site, remote_frames, local_tb))
+            return
         self.discard_rest()
         raise _tb.mark(exc, _tb.build(entry.site, remote_frames, local_tb))
+
+    def _report(self, entry: Entry, exc: BaseException, tb) -> None:
+        """--keep-going: say each root failure once, at its turn, and go on."""
+        if entry.failure[0] == "dependency":
+            self.skipped.append(entry.label)
+            return
+        self.failures.append(entry.label)
+        sys.stdout.flush()
+        print(f"autofuture: {entry.label} failed; --keep-going goes on with the work "
+              "that does not depend on it:", file=sys.stderr)
+        _tb.print_exception(_tb.mark(exc, tb))
+
+    def keep_going_summary(self) -> str | None:
+        """The closing line of a --keep-going run that had failures, else None."""
+        if not self.failures:
+            return None
+        return (f"autofuture: {len(self.failures)} failed "
+                f"({', '.join(self.failures)}); {len(self.skipped)} dependent operations "
+                "skipped")
 
     def discard_rest(self) -> None:
         """Drop every pending entry of the current log: the program stopped before them."""
