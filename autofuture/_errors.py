@@ -67,3 +67,8 @@ class Problem:
             f"{self.message} [{self.code}]",
             (self.filename, self.lineno, self.col + 1, text, self.end_lineno, end_offset),
         )
+
+
+for _public in (RebindError, ArityError, RemoteError, WorkerLostError, SerializationError):
+    _public.__module__ = "autofuture"
+del _public

@@ -27,8 +27,10 @@ workflow had stopped there, which is what the plain run does.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import os
 import queue
+import re
 import sys
 import threading
 
@@ -358,7 +360,11 @@ class Scheduler:
             for entry in batch:
                 entry.payload = None
             self.in_flight += 1
-            done = executor.submit(payloads)
+            try:
+                done = executor.submit(payloads)
+            except Exception as exc:  # a broken pool: these tasks' workers are lost
+                self._receive((batch, _failed_future(exc)))
+                continue
             done.add_done_callback(lambda f, batch=batch: self.inbox.put((batch, f)))
 
     def _batch_size(self, free_slots: int) -> int:
@@ -403,10 +409,14 @@ class Scheduler:
         future = entry.future
         if failure is not None:
             entry.failure = failure
-            future._af_error = failure[0] if failure[0] != "dependency" else RuntimeError(
-                "a task this one depends on failed")
+            if failure[0] == "dependency":
+                future._af_error = failure[1]._af_error
+            else:
+                future._af_error = failure[0]
+            future.set_exception(future._af_error)
         else:
             future._af_value = value
+            future.set_result(value)
         entry.run = entry.args = entry.kwargs = None
         dependents, future._af_dependents = future._af_dependents, []
         for dependent in dependents:
@@ -585,10 +595,14 @@ def _with_sources(futures: list) -> list:
 
 
 def _done_future(value):
-    import concurrent.futures
-
     future = concurrent.futures.Future()
     future.set_result(value)
+    return future
+
+
+def _failed_future(exc):
+    future = concurrent.futures.Future()
+    future.set_exception(exc)
     return future
 
 
@@ -635,10 +649,10 @@ def _serialization_error(entry: Entry, exc: Exception) -> SerializationError:
 
 
 def _lost(entry: Entry, exc: BaseException) -> WorkerLostError:
+    codes = re.search(r"exit codes of the workers are \{(.*?)\}", str(exc))
+    how = f"exit code {codes.group(1)}" if codes else f"{type(exc).__name__}: {exc}"
     return WorkerLostError(
-        f"the worker running task {entry.label} was lost before it returned "
-        f"({type(exc).__name__}: {exc}). A worker process that exits, is killed, or crashes "
-        "(a segfault, the out-of-memory killer) ends this way; check the task for os._exit, "
-        "native crashes or memory use."
+        f"the worker running task {entry.label} died before it returned ({how}). "
+        "A worker that is killed, crashes (a segfault in native code), calls os._exit or "
+        "runs out of memory (the OOM killer) ends this way; check the task for those."
     )
-
