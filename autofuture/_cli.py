@@ -82,11 +82,15 @@ def main(argv: list[str] | None = None) -> int:
                                  lookahead=args.lookahead, keep_going=args.keep_going,
                                  task_output=args.task_output)
     if args.module is not None:
-        spec = importlib.util.find_spec(args.module)
+        from . import _hook
+
+        with _hook.install():  # parent packages of a marked module are marked modules too
+            spec = importlib.util.find_spec(args.module)
         if spec is None or spec.origin is None:
             parser.error(f"no module named {args.module!r}")
         if spec.submodule_search_locations is not None:
-            spec = importlib.util.find_spec(args.module + ".__main__")
+            with _hook.install():
+                spec = importlib.util.find_spec(args.module + ".__main__")
             if spec is None:
                 parser.error(f"{args.module!r} is a package and has no __main__ module")
         return run(spec.origin, args.target, options, module_spec=spec)

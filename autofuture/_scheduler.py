@@ -250,6 +250,9 @@ class Scheduler:
                 entry.failure = ("dependency", dep)
         if entry.kind == EFFECT:
             self._hold(entry, inputs, found)
+            if _changes_context(entry):
+                entry.context = True
+                self.context_pending += 1
         log = self.log
         log.append(entry)
         if entry.failure is not None:
@@ -578,6 +581,31 @@ def _shallow(inputs):
             yield from obj
         elif isinstance(obj, dict):
             yield from obj.values()
+
+
+_CONTEXT_CALLS = frozenset(
+    getattr(os, name) for name in ("chdir", "fchdir", "putenv", "unsetenv") if hasattr(os, name)
+)
+
+
+def _changes_context(entry: Entry) -> bool:
+    """Does this effect change what tasks see of the process (cwd, env, sys.path, argv)?
+
+    Tasks are captured with the context as of their call, so while such an
+    effect is pending, later tasks wait for their turn to be captured.
+    """
+    contexts = (os.environ, sys.path, sys.argv)
+    fn = entry.run
+    try:
+        if fn in _CONTEXT_CALLS:
+            return True
+    except TypeError:  # an unhashable callable object
+        pass
+    receiver = getattr(fn, "__self__", None)
+    if any(receiver is context for context in contexts):
+        return True
+    first = entry.args[0] if entry.args else None
+    return any(first is context for context in contexts)
 
 
 def _with_sources(futures: list) -> list:
