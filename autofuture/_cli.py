@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     options = _scheduler.Options(executor=executor, workers=args.workers,
                                  lookahead=args.lookahead, keep_going=args.keep_going,
                                  task_output=args.task_output)
+    _scheduler.configure(options)
     if args.module is not None:
         from . import _hook
 
