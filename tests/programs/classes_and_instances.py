@@ -30,6 +30,11 @@ def merge(a, b):
     return Account(a.owner + "&" + b.owner, a.balance + b.balance)
 
 
+class Limits:
+    # A class body is ordinary Python: this is a plain call, not a task.
+    top = interest(Account("bank", 1000), 0.5)
+
+
 alice = open_account("alice", 100)
 bob = open_account("bob", 50)
 print(alice, bob)
@@ -39,3 +44,4 @@ print(interest(alice, 0.1))
 joint = merge(alice, bob)
 print(joint, joint.owner, joint.balance)
 print(alice == open_account("alice", 125), alice == bob)
+print(Limits.top, interest(alice, Limits.top))

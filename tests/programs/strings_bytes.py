@@ -28,3 +28,10 @@ print(encoded, type(encoded).__name__)
 print(f"{w:*^11}")
 print(sorted(words, key=len), max(words, key=len))
 print(repr(w), ascii("é" + w))
+
+
+def greeting():
+    return "héllo wörld ✓ 日本"
+
+
+print(greeting(), len(greeting()), greeting().encode("utf-8"))
