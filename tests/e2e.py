@@ -42,6 +42,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -52,6 +53,9 @@ PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
 # Per-run limit used by the test suite: every program runs in well under 2 s
 # plainly, so this only trips on a hang.
 DEFAULT_TIMEOUT = 30.0
+
+# How long to wait for stdout/stderr to close once the process has exited.
+PIPE_GRACE = 2.0
 
 # Session ids (= pids of the process we started) of every run, in order, so
 # that conftest.py can look for processes a run left behind.
@@ -79,11 +83,16 @@ class Run:
     returncode: int | None  # None when it was killed for running past its timeout
     timed_out: bool
     duration: float
+    # The process exited but its stdout/stderr stayed open: something it
+    # started still holds them, and output written after the exit is lost.
+    pipes_held: bool = False
 
     def describe(self) -> str:
         status = f"timed out after {self.duration:.1f}s" if self.timed_out else (
             f"exit {self.returncode} after {self.duration:.1f}s"
         )
+        if self.pipes_held:
+            status += ", its pipes still held open by a process it left behind"
         return f"`{shlex.join(self.argv)}` (cwd {self.cwd}): {status}"
 
 
@@ -147,22 +156,41 @@ def _run(argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None, timeout:
         start_new_session=True,
     )
     STARTED_SESSIONS.append(proc.pid)
+    # Read the pipes in threads and wait for the process itself, not for EOF:
+    # a process left behind that inherited the pipes must not turn into a
+    # hang here (conftest.py reports it as a leftover instead).
+    chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+    readers = [
+        threading.Thread(target=_drain, args=(stream, chunks[name]), daemon=True)
+        for name, stream in (("out", proc.stdout), ("err", proc.stderr))
+    ]
+    for reader in readers:
+        reader.start()
     timed_out = False
     try:
-        out, err = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
         kill_session(proc.pid)
-        out, err = proc.communicate()
+        proc.wait()
+    for reader in readers:
+        reader.join(timeout=PIPE_GRACE)
     return Run(
         argv=argv,
         cwd=str(cwd),
-        stdout=out.decode("utf-8", "backslashreplace"),
-        stderr=err.decode("utf-8", "backslashreplace"),
+        stdout=b"".join(chunks["out"]).decode("utf-8", "backslashreplace"),
+        stderr=b"".join(chunks["err"]).decode("utf-8", "backslashreplace"),
         returncode=None if timed_out else proc.returncode,
         timed_out=timed_out,
         duration=time.monotonic() - started,
+        pipes_held=any(reader.is_alive() for reader in readers),
     )
+
+
+def _drain(stream, chunks: list[bytes]) -> None:
+    with stream:
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            chunks.append(chunk)
 
 
 def kill_session(sid: int) -> None:
