@@ -14,7 +14,7 @@ Run:
 import random
 
 BATCHES = 8
-SAMPLES = 250_000
+SAMPLES = 500_000
 
 
 def count_inside(seed: int, samples: int) -> int:
