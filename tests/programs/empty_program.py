@@ -1,0 +1,2 @@
+# autofuture
+"""A marked program with nothing to do: no output, exit status 0."""
