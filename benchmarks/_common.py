@@ -77,6 +77,8 @@ def metadata() -> dict[str, object]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
+        # Other work on the machine shows in the spread; record how much there was.
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "loky": loky_version,
         "commit": commit,
     }
