@@ -7,9 +7,8 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 import e2e
+import pytest
 
 # How long a finished run's workers and helpers may take to exit on their own.
 STRAGGLER_GRACE = 5.0

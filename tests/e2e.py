@@ -88,8 +88,10 @@ class Run:
     pipes_held: bool = False
 
     def describe(self) -> str:
-        status = f"timed out after {self.duration:.1f}s" if self.timed_out else (
-            f"exit {self.returncode} after {self.duration:.1f}s"
+        status = (
+            f"timed out after {self.duration:.1f}s"
+            if self.timed_out
+            else (f"exit {self.returncode} after {self.duration:.1f}s")
         )
         if self.pipes_held:
             status += ", its pipes still held open by a process it left behind"
@@ -134,9 +136,7 @@ def read_header(program: Path) -> Header:
 def _child_env(extra: Mapping[str, str] | None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     env["PYTHONIOENCODING"] = "utf-8"
     if extra:
         env.update(extra)
@@ -246,9 +246,16 @@ def run_autofuture(
     """``python -m autofuture -n WORKERS --executor EXECUTOR PROGRAM ARGS...``."""
     program = Path(program).resolve()
     argv = [
-        sys.executable, "-m", "autofuture",
-        "-n", str(workers), "--executor", executor, *extra_opts,
-        program.name, *args,
+        sys.executable,
+        "-m",
+        "autofuture",
+        "-n",
+        str(workers),
+        "--executor",
+        executor,
+        *extra_opts,
+        program.name,
+        *args,
     ]
     return _run(argv, program.parent, env, timeout)
 
@@ -287,9 +294,7 @@ def traceback_blocks(stderr: str) -> list[TracebackBlock]:
     result = []
     for lines in blocks:
         frames = tuple(
-            (os.path.basename(m["file"]), int(m["line"]))
-            for m in map(_FRAME_RE.match, lines)
-            if m
+            (os.path.basename(m["file"]), int(m["line"])) for m in map(_FRAME_RE.match, lines) if m
         )
         nonblank = [line for line in lines if line.strip()]
         result.append(TracebackBlock(frames, nonblank[-1] if nonblank else ""))
@@ -346,8 +351,11 @@ def compare(plain: Run, fut: Run) -> list[str]:
         problems.append(f"exit status: plain {plain.returncode}, autofuture {fut.returncode}\n")
     if program_stderr(plain.stderr) != program_stderr(fut.stderr):
         problems.append(
-            _diff("stderr before any traceback", program_stderr(plain.stderr),
-                  program_stderr(fut.stderr))
+            _diff(
+                "stderr before any traceback",
+                program_stderr(plain.stderr),
+                program_stderr(fut.stderr),
+            )
         )
     plain_frames, fut_frames = traceback_frames(plain.stderr), traceback_frames(fut.stderr)
     if plain_frames != fut_frames:

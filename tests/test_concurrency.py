@@ -12,9 +12,8 @@ from __future__ import annotations
 import itertools
 import json
 
-import pytest
-
 import e2e
+import pytest
 
 PROGRAM = e2e.PROGRAMS_DIR / "timing" / "overlap.py"
 TIMEOUT = 60

@@ -16,9 +16,8 @@ import importlib.util
 import sys
 import tokenize
 
-import pytest
-
 import e2e
+import pytest
 
 PROGRAMS = sorted(e2e.PROGRAMS_DIR.glob("*.py"))
 EXECUTORS = ("loky", "thread", "serial")
@@ -36,13 +35,17 @@ def test_program_matches_plain_python(program, executor, plain_run):
     plain = plain_run(program)
     assert not plain.timed_out, f"the plain run itself timed out: {plain.describe()}"
     fut = e2e.run_autofuture(
-        program, executor, workers=WORKERS, args=header.args, env=header.env,
+        program,
+        executor,
+        workers=WORKERS,
+        args=header.args,
+        env=header.env,
         timeout=header.timeout,
     )
     e2e.assert_same(plain, fut)
 
 
-# --------------------------------------------------------------------------- the programs are fit to be an oracle
+# ------------------------------------------------------------- the programs are fit oracles
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=_program_id)
