@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 1
+SCHEMA = 3
 
 RUNTIME = "__af__"
 RUNTIME_MODULE = "autofuture._runtime"
@@ -37,10 +37,10 @@ CMPOPS = {
 }
 
 # Builtins whose meaning depends on the calling frame: calling them through
-# the runtime would give the runtime's frame, so they stay direct calls.
-FRAME_BUILTINS = frozenset(
-    {"globals", "locals", "vars", "dir", "eval", "exec", "super", "breakpoint", "__import__"}
-)
+# the runtime would give the runtime's frame, so they stay direct calls
+# (``vars`` and ``dir`` only without arguments).
+FRAME_BUILTINS = frozenset({"globals", "locals", "eval", "exec", "super", "breakpoint"})
+FRAME_BUILTINS_WITHOUT_ARGS = frozenset({"vars", "dir"})
 
 
 def rewrite_module(tree: ast.Module, filename: str = "<unknown>") -> ast.Module:
@@ -286,8 +286,9 @@ class _Rewriter:
 
     def stmt_Try(self, node, kind=ast.Try):
         handlers = [
-            ast.copy_location(ast.ExceptHandler(type=h.type, name=h.name,
-                                                body=self.block(h.body)), h)
+            ast.copy_location(ast.ExceptHandler(
+                type=h.type, name=h.name,
+                body=[_at(ast.Expr(_runtime_call("caught", [])), h)] + self.block(h.body)), h)
             for h in node.handlers
         ]
         new = kind(body=self.guarded(node.body, node), handlers=handlers,
@@ -402,7 +403,9 @@ class _Rewriter:
     def expr_Call(self, node):
         args, keywords = self.call_args(node)
         func = node.func
-        if isinstance(func, ast.Name) and func.id in FRAME_BUILTINS:
+        if isinstance(func, ast.Name) and (
+                func.id in FRAME_BUILTINS
+                or func.id in FRAME_BUILTINS_WITHOUT_ARGS and not args and not keywords):
             return ast.Call(func=func, args=args, keywords=keywords)
         if isinstance(func, ast.Attribute):
             return _runtime_call("method", [self.expr(func.value), _const(func.attr), *args],

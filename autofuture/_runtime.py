@@ -12,6 +12,8 @@ from __future__ import annotations
 import builtins
 import operator
 import sys
+import types
+import warnings
 
 from . import _dispatch, _serialize, _tb
 from ._dispatch import TASK, WORKFLOW
@@ -36,6 +38,10 @@ AUGOPS = {
     "**=": operator.ipow, "<<=": operator.ilshift, ">>=": operator.irshift,
     "|=": operator.ior, "^=": operator.ixor, "&=": operator.iand,
 }
+
+
+#: Builtins that look at their caller's frame: called from a frame at the user's line.
+_FRAME_SENSITIVE = frozenset({warnings.warn})
 
 
 def _busy():
@@ -110,6 +116,27 @@ def settle() -> None:
         raise
 
 
+def caught() -> None:
+    """First statement of an ``except`` clause: the handler sees the plain run's traceback.
+
+    A task error carries a traceback rebuilt from its call site; from the
+    handler's frame down, that is what Python would have recorded.
+    """
+    exc = sys.exc_info()[1]
+    if exc is None:
+        return
+    rebuilt = _getattr(exc, "__autofuture_tb__", None)
+    if rebuilt is None:
+        exc.__traceback__ = _tb.strip(exc.__traceback__)
+        return
+    frame = sys._getframe(1)
+    tb = rebuilt
+    while tb is not None and tb.tb_frame is not frame:
+        tb = tb.tb_next
+    exc.__traceback__ = rebuilt if tb is None else tb
+    del exc.__autofuture_tb__
+
+
 def iterate(obj, shape=None):
     """What a ``for`` loop or comprehension iterates over."""
     if isinstance(obj, Future):
@@ -169,6 +196,8 @@ def _local(fn, args, kwargs):
         find_futures((args, kwargs), found)
     if not found:
         if idle:
+            if type(fn) is types.FunctionType or fn in _FRAME_SENSITIVE:
+                return _tb.call_from_user_frame(fn, args, kwargs)
             return fn(*args, **kwargs)
         if _dispatch.is_pure(fn) and scheduler.may_read_now(args):
             return fn(*args, **kwargs)
@@ -398,7 +427,8 @@ def augattr(obj, name, symbol, value):
 
 
 __all__ = [
-    "enter_module", "end_module", "value", "key", "barrier", "settle", "iterate", "call",
+    "enter_module", "end_module", "value", "key", "barrier", "settle", "caught", "iterate",
+    "call",
     "method", "getattr", "getitem", "op", "compare", "slice", "fstring", "unpack",
     "setattr", "delattr", "setitem", "delitem", "augitem", "augattr",
 ]

@@ -33,12 +33,16 @@ import queue
 import re
 import sys
 import threading
+import time
 
 from . import _serialize, _tb
 from ._errors import RemoteError, SerializationError, WorkerLostError
 from ._future import _UNSET, Future
 
 TASK, READ, EFFECT = "task", "read", "effect"
+
+#: While workers are busy, ready tasks wait this long for a fuller batch.
+HOLD_SECONDS = 0.002
 
 
 class Options:
@@ -55,7 +59,7 @@ class Options:
 
 class Entry:
     __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished",
-                 "failure", "site", "output", "holds", "context", "payload", "discarded",
+                 "failure", "site", "output", "holds", "context", "discarded",
                  "label", "committed")
 
     def __init__(self, kind, run, args, kwargs, site, label, early):
@@ -73,7 +77,6 @@ class Entry:
         self.output = None
         self.holds = ()  # objects this pending effect may mutate
         self.context = False
-        self.payload = None
         self.discarded = False
         self.future = None
 
@@ -93,28 +96,39 @@ def is_immutable(obj) -> bool:
     return callable(obj) and t.__name__ in ("function", "builtin_function_or_method")
 
 
-def find_futures(obj, found: list, seen: set | None = None) -> None:
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def find_futures(obj, found: list) -> None:
     """Append every Future inside lists, tuples, dicts and sets of ``obj``."""
     t = type(obj)
+    if t in _ATOMS:
+        return
     if t is Future or isinstance(obj, Future):
         found.append(obj)
         return
-    if t in _ATOMS:
+    if not isinstance(obj, _CONTAINERS):
         return
-    if t is list or t is tuple or t is set or t is frozenset or t is dict \
-            or isinstance(obj, (list, tuple, set, frozenset, dict)):
-        if seen is None:
-            seen = set()
-        if id(obj) in seen:
-            return
-        seen.add(id(obj))
-        items = obj.items() if isinstance(obj, dict) else obj
+    stack, seen = [obj], set()
+    while stack:
+        container = stack.pop()
+        if id(container) in seen:
+            continue
+        seen.add(id(container))
+        items = container.items() if isinstance(container, dict) else container
         for item in items:
-            if isinstance(obj, dict):
-                find_futures(item[0], found, seen)
-                find_futures(item[1], found, seen)
-            else:
-                find_futures(item, found, seen)
+            if isinstance(container, dict):
+                key, item = item
+                if not type(key) in _ATOMS:
+                    stack.append(key) if isinstance(key, _CONTAINERS) else (
+                        found.append(key) if isinstance(key, Future) else None)
+            t = type(item)
+            if t in _ATOMS:
+                continue
+            if t is Future or isinstance(item, Future):
+                found.append(item)
+            elif isinstance(item, _CONTAINERS):
+                stack.append(item)
 
 
 def resolve(obj, seen: dict | None = None):
@@ -197,6 +211,7 @@ class Scheduler:
         self.logs: list[collections.deque] = [collections.deque()]
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.ready: collections.deque = collections.deque()
+        self.ready_since = 0.0
         self.executor = None
         self.in_flight = 0
         self.batch_size = 1
@@ -228,7 +243,8 @@ class Scheduler:
             if isinstance(obj, Future):
                 if obj._af_touched:
                     return False
-            elif touched and id(obj) in touched and not is_immutable(obj):
+                obj = obj._af_value  # an effect may hold the value itself
+            if touched and id(obj) in touched and not is_immutable(obj):
                 return False
         return True
 
@@ -297,14 +313,14 @@ class Scheduler:
     # -- running ----------------------------------------------------------------
 
     def _start(self, entry: Entry) -> None:
-        """Inputs are ready: submit a task, or run a read."""
+        """Inputs are ready: queue a task for dispatch, or run a read."""
         if entry.kind == TASK:
             if self.executor is None:
                 self._open_executor()
             if self.executor.inline:
                 return  # runs at its turn, in the workflow thread
-            if not self._serialize_task(entry):
-                return
+            if not self.ready:
+                self.ready_since = time.monotonic()
             self.ready.append(entry)
             self._dispatch()
         else:
@@ -315,8 +331,12 @@ class Scheduler:
         args = resolve(entry.args)
         kwargs = resolve(entry.kwargs)
         self.logs.append(collections.deque())
+        caller = _tb.trampoline(entry.site) if entry.kind == EFFECT else None
         try:
-            value = entry.run(*args, **kwargs)
+            if caller is None:
+                value = entry.run(*args, **kwargs)
+            else:
+                value = caller(entry.run, args, kwargs)
             self.barrier()
         except BaseException as exc:  # noqa: BLE001 - raised in program order
             self.logs.pop()
@@ -325,58 +345,96 @@ class Scheduler:
         self.logs.pop()
         self._finish(entry, value=value)
 
-    def _serialize_task(self, entry: Entry) -> bool:
-        context = self._context()
-        try:
-            entry.payload = _serialize.dumps((entry.run, entry.args, entry.kwargs, context))
-        except Exception as exc:
-            self._finish(entry, failure=(_serialization_error(entry, exc), (), None))
-            return False
-        return True
-
-    def _context(self):
-        cwd = os.getcwd()
-        env = dict(os.environ)
-        snapshot = (cwd, env, list(sys.path), list(sys.argv))
-        return snapshot
-
     def _open_executor(self) -> None:
         from . import _executors
 
         self.executor = _executors.create(self.options.executor, self.options.workers,
                                           live_output=self.options.task_output == "live")
 
-    def _dispatch(self) -> None:
-        """Hand ready tasks to the executor, a batch per message, a few messages per worker."""
+    def _dispatch(self, force: bool = False) -> None:
+        """Hand ready tasks to the executor, a batch per message, two messages per worker.
+
+        While every worker has work, small batches wait to grow (up to about
+        20 ms of work each); ``force`` sends what there is, before the
+        workflow blocks.
+        """
         executor = self.executor
         limit = 2 * executor.workers
         while self.ready and self.in_flight < limit:
-            size = self._batch_size(limit - self.in_flight)
+            target = self._batch_target()
+            free = limit - self.in_flight
+            if force or self.in_flight == 0 or len(self.ready) >= target \
+                    or time.monotonic() - self.ready_since > HOLD_SECONDS:
+                size = max(1, min(target, -(-len(self.ready) // free)))
+            else:
+                return
             batch = []
             while self.ready and len(batch) < size:
                 entry = self.ready.popleft()
                 if not entry.discarded:
                     batch.append(entry)
-            if not batch:
-                continue
-            payloads = [entry.payload for entry in batch]
-            for entry in batch:
-                entry.payload = None
-            self.in_flight += 1
-            try:
-                done = executor.submit(payloads)
-            except Exception as exc:  # a broken pool: these tasks' workers are lost
-                self._receive((batch, _failed_future(exc)))
-                continue
-            done.add_done_callback(lambda f, batch=batch: self.inbox.put((batch, f)))
+            if batch:
+                self._send(batch)
+            self.ready_since = time.monotonic()
 
-    def _batch_size(self, free_slots: int) -> int:
+    def _batch_target(self) -> int:
         """About 20 ms of work per message once task durations are known; else one."""
         if self.mean_task_seconds is None:
             return 1
-        by_time = int(0.02 / max(self.mean_task_seconds, 1e-6))
-        by_spread = -(-len(self.ready) // max(free_slots, 1))
-        return max(1, min(by_time, by_spread, 512))
+        return max(1, min(int(0.02 / max(self.mean_task_seconds, 1e-6)), 512))
+
+    def _send(self, batch: list) -> None:
+        """Serialize a batch (as of now, which is each task's program position) and send it."""
+        message = self._message(batch)
+        if message is None:
+            return
+        batch, message = message
+        self.in_flight += 1
+        if self.executor.inline:
+            from . import _worker
+
+            self._receive((batch, _done_future(_worker.run_batch(message, "none"))))
+            return
+        try:
+            done = self.executor.submit(message)
+        except Exception as exc:  # a broken pool: these tasks' workers are lost
+            self._receive((batch, _failed_future(exc)))
+            return
+        done.add_done_callback(lambda f, batch=batch: self.inbox.put((batch, f)))
+
+    def _message(self, batch: list):
+        """(batch, (context, function payloads, task payloads)), or None if none can travel.
+
+        Each distinct function is serialized once per message; a task whose
+        function or arguments cannot be serialized fails alone, at its turn.
+        """
+        functions: dict[int, int] = {}
+        function_payloads: list = []
+        function_errors: dict[int, Exception] = {}
+        sendable, payloads = [], []
+        for entry in batch:
+            fn = entry.run
+            index = functions.get(id(fn))
+            if index is None and id(fn) not in function_errors:
+                try:
+                    function_payloads.append(_serialize.dumps(fn))
+                except Exception as exc:
+                    function_errors[id(fn)] = exc
+                else:
+                    index = functions[id(fn)] = len(function_payloads) - 1
+            try:
+                if index is None:
+                    raise function_errors[id(fn)]
+                payloads.append(_serialize.dumps((index, entry.args, entry.kwargs)))
+            except Exception as exc:
+                self._finish(entry, failure=(_serialization_error(entry, exc), (), None))
+                continue
+            entry.args = entry.kwargs = None
+            sendable.append(entry)
+        if not sendable:
+            return None
+        context = (os.getcwd(), dict(os.environ), list(sys.path), list(sys.argv))
+        return sendable, (context, function_payloads, payloads)
 
     def _receive(self, message) -> None:
         batch, done = message
@@ -464,19 +522,12 @@ class Scheduler:
         """A task whose inputs had to be captured at its turn, or any task when serial."""
         if self.executor is None:
             self._open_executor()
-        if not self._serialize_task(entry):
-            return
         if self.executor.inline:
-            from . import _worker
-
-            results = _worker.run_batch([entry.payload], "none")
-            entry.payload = None
-            self.in_flight += 1  # one message, received at once
-            self._receive(([entry], _done_future(results)))
+            self._send([entry])
         else:
             entry.early = True
             self.ready.append(entry)
-            self._dispatch()
+            self._dispatch(force=True)
 
     def _commit(self, entry: Entry) -> None:
         entry.committed = True
@@ -532,11 +583,13 @@ class Scheduler:
                 except queue.Empty:
                     break
                 self._receive(message)
-            if self.ready:
-                self._dispatch()
             self._advance()
             if until is None or until():
+                if self.ready:
+                    self._dispatch()
                 return
+            if self.ready:
+                self._dispatch(force=True)
             self._receive(self.inbox.get())
 
     def wait_done(self, future: Future) -> None:

@@ -19,10 +19,16 @@ from . import _config
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+_internal_files: dict[str, bool] = {}
+
+
 def _internal(filename: str) -> bool:
     """autofuture's own frames, and importlib's, which Python hides from tracebacks too."""
-    return os.path.dirname(filename) == PACKAGE_DIR \
-        or filename.startswith("<frozen importlib._bootstrap")
+    internal = _internal_files.get(filename)
+    if internal is None:
+        internal = _internal_files[filename] = os.path.dirname(filename) == PACKAGE_DIR \
+            or filename.startswith("<frozen importlib._bootstrap")
+    return internal
 
 
 #: Code objects of the runner's frame: a call site ends there (runpy lies above).
@@ -51,6 +57,44 @@ def site_text(site) -> str:
     return f"{os.path.basename(frame.f_code.co_filename)}:{lineno}"
 
 
+_trampoline_codes: dict[tuple[str, int], types.CodeType] = {}
+_trampolines: set = set()
+
+
+def trampoline(site):
+    """A caller for a deferred local call whose frame is the user's call-site line.
+
+    Code that looks at its caller (``warnings.warn``, ``inspect.stack``)
+    then sees the user's file, line and module, as in the plain run. Its
+    frame is dropped from tracebacks, which are rebuilt from the site.
+    """
+    if not site:
+        return None
+    frame, lineno, _ = site[0]
+    return _trampoline_at(frame, lineno)
+
+
+def call_from_user_frame(fn, args, kwargs):
+    """Call ``fn`` now, as if from the user's line that is running (see ``trampoline``)."""
+    frame = sys._getframe(1)
+    while _internal(frame.f_code.co_filename):
+        frame = frame.f_back
+    return _trampoline_at(frame, frame.f_lineno)(fn, args, kwargs)
+
+
+def _trampoline_at(frame, lineno: int):
+    key = (frame.f_code.co_filename, lineno)
+    code = _trampoline_codes.get(key)
+    if code is None:
+        source = "\n" * (max(lineno, 1) - 1) + "def call(fn, args, kwargs): return fn(*args, **kwargs)"
+        module = compile(source, key[0], "exec")
+        code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+        code = code.replace(co_name=frame.f_code.co_name)
+        _trampoline_codes[key] = code
+        _trampolines.add(code)
+    return types.FunctionType(code, frame.f_globals)
+
+
 class _Marker(Exception):
     pass
 
@@ -77,7 +121,7 @@ def build(site, remote_frames=(), local_tb=None) -> types.TracebackType | None:
     ``local_tb`` is the real traceback of a local call that ran later.
     """
     entries = [(frame, lasti, lineno) for frame, lineno, lasti in reversed(site)]
-    tail = _strip(local_tb) if local_tb is not None else None
+    tail = strip(local_tb) if local_tb is not None else None
     fakes = [_fake_frame(*frame) for frame in remote_frames]
     for fake in reversed(fakes):
         tail = types.TracebackType(tail, fake.tb_frame, -1, fake.tb_lineno)
@@ -86,11 +130,12 @@ def build(site, remote_frames=(), local_tb=None) -> types.TracebackType | None:
     return tail
 
 
-def _strip(tb):
+def strip(tb):
     """The same traceback without autofuture's own frames."""
     kept = []
     while tb is not None:
-        if not _internal(tb.tb_frame.f_code.co_filename):
+        code = tb.tb_frame.f_code
+        if not _internal(code.co_filename) and code not in _trampolines:
             kept.append(tb)
         tb = tb.tb_next
     tail = None
@@ -123,7 +168,7 @@ def clean(exc: BaseException) -> None:
             while probe is not None and probe is not rebuilt:
                 probe = probe.tb_next
             tb = rebuilt if probe is not None or tb is None else tb
-        exc.__traceback__ = _strip(tb)
+        exc.__traceback__ = strip(tb)
         exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
 
 

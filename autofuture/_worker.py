@@ -129,10 +129,9 @@ def error_info(exc: BaseException, frames=None, prefix: str = "") -> tuple:
     return (exc_bytes, type(exc).__qualname__, str(exc), frames, text)
 
 
-def _run_one(payload: bytes, capture: str):
+def _run_one(fn, args, kwargs, capture: str, worker: str):
     chunks: list = []
     start = time.time()
-    worker = f"pid {os.getpid()}" if capture != "thread" else threading.current_thread().name
     saved = None
     if capture == "process":
         saved = sys.stdout, sys.stderr
@@ -142,22 +141,16 @@ def _run_one(payload: bytes, capture: str):
         ThreadLocalStreams.local.chunks = chunks
     try:
         try:
-            fn, args, kwargs, context = _serialize.loads(payload)
-        except BaseException as exc:  # noqa: BLE001 - reported to the workflow
-            info = error_info(exc, frames=[], prefix="while deserializing the task's inputs:\n")
-            return (False, info, chunks, (start, time.time(), worker))
-        _apply_context(context)
-        try:
             value = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - a task error, raised in program order
             return (False, error_info(exc), chunks, (start, time.time(), worker))
         try:
             data = _serialize.dumps(value)
         except Exception as exc:
-            info = error_info(exc, frames=[])
+            text = error_info(exc, frames=[])[4]
             info = (None, "SerializationError",
                     f"the result of this task, a {type(value).__name__}, could not be "
-                    f"serialized: {exc}", [], info[4])
+                    f"serialized: {exc}", [], text)
             return (False, info, chunks, (start, time.time(), worker))
         return (True, data, chunks, (start, time.time(), worker))
     finally:
@@ -167,6 +160,33 @@ def _run_one(payload: bytes, capture: str):
             ThreadLocalStreams.local.chunks = None
 
 
-def run_batch(payloads: list[bytes], capture: str = "process") -> list[tuple]:
-    """Run serialized tasks in order; ``capture`` is 'process', 'thread' or 'none'."""
-    return [_run_one(payload, capture) for payload in payloads]
+def _load(payload: bytes, what: str):
+    """(value, None), or (None, failed result) when the payload cannot be read here."""
+    try:
+        return _serialize.loads(payload), None
+    except BaseException as exc:  # noqa: BLE001 - reported to the workflow
+        info = error_info(exc, frames=[], prefix=f"while deserializing the task's {what}:\n")
+        return None, (False, info, [], (time.time(), time.time(), ""))
+
+
+def run_batch(message, capture: str = "process") -> list[tuple]:
+    """Run one message of tasks in order; ``capture`` is 'process', 'thread' or 'none'.
+
+    ``message`` is (context, function payloads, task payloads): the
+    workflow's cwd/env/sys.path/argv, each distinct function once, and each
+    task as (function index, args, kwargs).
+    """
+    context, function_payloads, payloads = message
+    _apply_context(context)
+    worker = threading.current_thread().name if capture == "thread" else f"pid {os.getpid()}"
+    functions: dict[int, tuple] = {}
+    results = []
+    for payload in payloads:
+        task, failed = _load(payload, "arguments")
+        if failed is None:
+            index, args, kwargs = task
+            if index not in functions:
+                functions[index] = _load(function_payloads[index], "function")
+            fn, failed = functions[index]
+        results.append(failed or _run_one(fn, args, kwargs, capture, worker))
+    return results
