@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 3
+SCHEMA = 4
 
 RUNTIME = "__af__"
 RUNTIME_MODULE = "autofuture._runtime"
@@ -114,7 +114,12 @@ def _at(new: ast.AST, old: ast.AST | None, end: bool = False) -> ast.AST:
     for node in ast.walk(new):
         if "lineno" in node._attributes and getattr(node, "lineno", None) is None:
             node.lineno, node.col_offset = lineno, col
-            node.end_lineno, node.end_col_offset = end_lineno, end_col
+            if getattr(node, "_af_head", False):
+                # ``__af__.fn`` itself: on the first line, so line events and
+                # tracebacks of multi-line constructs start where Python's do.
+                node.end_lineno, node.end_col_offset = lineno, col
+            else:
+                node.end_lineno, node.end_col_offset = end_lineno, end_col
     return new
 
 
@@ -127,7 +132,9 @@ def _const(value) -> ast.Constant:
 
 
 def _runtime_call(func: str, args: list[ast.expr], keywords=None) -> ast.Call:
-    attr = ast.Attribute(value=_name(RUNTIME), attr=func, ctx=ast.Load())
+    name = _name(RUNTIME)
+    attr = ast.Attribute(value=name, attr=func, ctx=ast.Load())
+    name._af_head = attr._af_head = True
     return ast.Call(func=attr, args=args, keywords=keywords or [])
 
 
@@ -214,13 +221,13 @@ class _Rewriter:
             return [_at(ast.Assign(targets=[target], value=value), node)]
         if isinstance(target, ast.Attribute):
             call = _runtime_call("setattr", [self.expr(target.value), _const(target.attr), value])
-            return [_at(ast.Expr(call), node)]
+            return [_at(ast.Expr(_at(call, target)), node)]
         if isinstance(target, ast.Subscript):
             call = _runtime_call("setitem", [self.expr(target.value),
                                              self.index(target.slice), value])
-            return [_at(ast.Expr(call), node)]
+            return [_at(ast.Expr(_at(call, target)), node)]
         if isinstance(target, (ast.Tuple, ast.List)):
-            unpacked = _runtime_call("unpack", [value, _const(_shape(target))])
+            unpacked = _at(_runtime_call("unpack", [value, _const(_shape(target))]), target)
             if _simple_target(target):
                 return [_at(ast.Assign(targets=[_unstarred(target)], value=unpacked), node)]
             name = self.temp()
@@ -243,7 +250,7 @@ class _Rewriter:
                                              _const(op), value])
         else:
             return [node]  # rebinding a name: the checker reports it
-        return [_at(ast.Expr(call), node)]
+        return [_at(ast.Expr(_at(call, target)), node)]
 
     def stmt_Delete(self, node):
         out = []
@@ -256,7 +263,7 @@ class _Rewriter:
             else:
                 out.append(ast.copy_location(ast.Delete(targets=[target]), node))
                 continue
-            out.append(_at(ast.Expr(call), node))
+            out.append(_at(ast.Expr(_at(call, target)), node))
         return out
 
     def stmt_For(self, node):
@@ -329,7 +336,10 @@ class _Rewriter:
     def stmt_Import(self, node):
         return [self.barrier(node), node]
 
-    stmt_ImportFrom = stmt_Import
+    def stmt_ImportFrom(self, node):
+        if node.module == "__future__":
+            return [node]  # must stay first; nothing can be pending yet
+        return self.stmt_Import(node)
 
     def stmt_Match(self, node):
         cases = [
@@ -338,8 +348,8 @@ class _Rewriter:
                            body=self.block(case.body))
             for case in node.cases
         ]
-        return [ast.copy_location(ast.Match(subject=self.strict(node.subject), cases=cases),
-                                  node)]
+        subject = _at(_runtime_call("subject", [self.expr(node.subject)]), node.subject)
+        return [ast.copy_location(ast.Match(subject=subject, cases=cases), node)]
 
     def stmt_FunctionDef(self, node):
         if not is_workflow(node, self.workflow_names):
@@ -406,6 +416,11 @@ class _Rewriter:
         if isinstance(func, ast.Name) and (
                 func.id in FRAME_BUILTINS
                 or func.id in FRAME_BUILTINS_WITHOUT_ARGS and not args and not keywords):
+            # Called directly, so their arguments must be values.
+            args = [arg if isinstance(arg, ast.Starred) else _at(_runtime_call("value", [arg]), arg)
+                    for arg in args]
+            keywords = [ast.keyword(arg=kw.arg, value=_at(_runtime_call("value", [kw.value]),
+                                                            kw.value)) for kw in keywords]
             return ast.Call(func=func, args=args, keywords=keywords)
         if isinstance(func, ast.Attribute):
             return _runtime_call("method", [self.expr(func.value), _const(func.attr), *args],

@@ -40,6 +40,8 @@ AUGOPS = {
 }
 
 
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
 #: Builtins that look at their caller's frame: called from a frame at the user's line.
 _FRAME_SENSITIVE = frozenset({warnings.warn})
 
@@ -88,6 +90,14 @@ def key(x):
         find_futures(x, found)
         if found:
             return _resolve_now(x)
+    return x
+
+
+def subject(x):
+    """A ``match`` subject: patterns look inside it, so futures inside need values too."""
+    x = value(x)
+    if isinstance(x, (list, tuple, dict, set, frozenset)):
+        return _resolve_now(x)
     return x
 
 
@@ -250,6 +260,11 @@ def _operate(fn, args):
     for arg in args:
         if isinstance(arg, Future):
             if arg._af_value is _UNSET or arg._af_touched or arg._af_error is not None:
+                return _read(fn, args)
+        elif isinstance(arg, _CONTAINERS):
+            found: list = []
+            find_futures(arg, found)
+            if found:  # e.g. [a, b] == [1, 2]: compare values, not futures
                 return _read(fn, args)
     scheduler = _busy()
     if scheduler is None or scheduler.may_read_now(args):
@@ -427,7 +442,8 @@ def augattr(obj, name, symbol, value):
 
 
 __all__ = [
-    "enter_module", "end_module", "value", "key", "barrier", "settle", "caught", "iterate",
+    "enter_module", "end_module", "value", "key", "subject", "barrier", "settle", "caught",
+    "iterate",
     "call",
     "method", "getattr", "getitem", "op", "compare", "slice", "fstring", "unpack",
     "setattr", "delattr", "setitem", "delitem", "augitem", "augattr",
