@@ -502,7 +502,7 @@ class _Rewriter:
     def expr_Dict(self, node):
         keys = [None if k is None else self.key(k) for k in node.keys]
         values = [self.strict(v) if k is None else self.expr(v)
-                  for k, v in zip(node.keys, node.values)]
+                  for k, v in zip(node.keys, node.values, strict=True)]
         return ast.Dict(keys=keys, values=values)
 
     def comprehension(self, gen: ast.comprehension) -> ast.comprehension:

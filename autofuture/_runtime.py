@@ -18,7 +18,8 @@ import warnings
 from . import _dispatch, _serialize, _tb
 from ._dispatch import TASK, WORKFLOW
 from ._future import _UNSET, Future
-from ._scheduler import EFFECT, READ, TASK as TASK_ENTRY, Entry, current, find_futures
+from ._scheduler import EFFECT, READ, Entry, current, find_futures
+from ._scheduler import TASK as TASK_ENTRY
 
 _getattr = builtins.getattr
 _scheduler_module = sys.modules["autofuture._scheduler"]
@@ -299,7 +300,7 @@ def _compare_chain(ops):
     functions = [OPS[symbol] for symbol in ops]
 
     def compare_chain(*operands):
-        for fn, left, right in zip(functions, operands, operands[1:]):
+        for fn, left, right in zip(functions, operands, operands[1:], strict=False):
             result = fn(left, right)
             if not result:
                 return result
@@ -391,9 +392,8 @@ def unpack(obj, shape):
         elif not _may_read(obj):
             current().barrier()
         items = _unpacker(shape)(obj)
-    return tuple(
-        unpack(item, sub) if type(sub) is tuple else item for item, sub in zip(items, shape)
-    )
+    pairs = zip(items, shape, strict=True)
+    return tuple(unpack(item, sub) if type(sub) is tuple else item for item, sub in pairs)
 
 
 # -- mutations --------------------------------------------------------------------

@@ -119,9 +119,10 @@ def find_futures(obj, found: list) -> None:
         for item in items:
             if isinstance(container, dict):
                 key, item = item
-                if not type(key) in _ATOMS:
-                    stack.append(key) if isinstance(key, _CONTAINERS) else (
-                        found.append(key) if isinstance(key, Future) else None)
+                if isinstance(key, Future):
+                    found.append(key)
+                elif isinstance(key, tuple):
+                    stack.append(key)
             t = type(item)
             if t in _ATOMS:
                 continue
@@ -157,7 +158,7 @@ def resolve(obj, seen: dict | None = None):
                     obj[key] = new
             return obj
         items = [resolve(item, seen) for item in obj]
-        if all(a is b for a, b in zip(items, obj)):
+        if all(a is b for a, b in zip(items, obj, strict=True)):
             return obj
         rebuilt = tuple(items) if t is tuple else (
             frozenset(items) if isinstance(obj, frozenset) else set(items))
@@ -446,7 +447,7 @@ class Scheduler:
                 self._finish(entry, failure=(_lost(entry, exc), (), None))
             return
         durations = []
-        for entry, (ok, payload, output, timing) in zip(batch, results):
+        for entry, (ok, payload, output, timing) in zip(batch, results, strict=True):
             durations.append(timing[1] - timing[0])
             entry.output = output
             if ok:

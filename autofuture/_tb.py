@@ -86,7 +86,8 @@ def _trampoline_at(frame, lineno: int):
     key = (frame.f_code.co_filename, lineno)
     code = _trampoline_codes.get(key)
     if code is None:
-        source = "\n" * (max(lineno, 1) - 1) + "def call(fn, args, kwargs): return fn(*args, **kwargs)"
+        body = "def call(fn, args, kwargs): return fn(*args, **kwargs)"
+        source = "\n" * (max(lineno, 1) - 1) + body
         module = compile(source, key[0], "exec")
         code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
         code = code.replace(co_name=frame.f_code.co_name)
