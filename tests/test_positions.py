@@ -380,6 +380,69 @@ TRACEBACKS = {
         r = square(3)
         print(len(r))
         ''', 6, "TypeError: object of type 'int' has no len()"),
+    # The targets Python points at (`a, b`, `point[0]`, `frozen.extra`, `items["b"]`,
+    # `r.real`): the runtime call that stores, deletes or unpacks is located there.
+    "unpacking-assignment": ('''
+        # autofuture
+        def square(x):
+            return x * x
+
+        r = square(3)
+        a, b = square(3)
+        ''', 6, "TypeError: cannot unpack non-iterable int object"),
+    "starred-unpacking-assignment": ('''
+        # autofuture
+        def square(x):
+            return x * x
+
+        r = square(3)
+        first, *rest = r
+        ''', 6, "TypeError: cannot unpack non-iterable int object"),
+    "item-assignment": ('''
+        # autofuture
+        def square(x):
+            return x * x
+
+        point = (1, 2)
+        point[0] = square(3)
+        ''', 6, "TypeError: 'tuple' object does not support item assignment"),
+    "attribute-assignment": ('''
+        # autofuture
+        def square(x):
+            return x * x
+
+        frozen = frozenset()
+        frozen.extra = square(2)
+        ''', 6, "AttributeError: 'frozenset' object has no attribute 'extra'"
+        + (" and no __dict__ for setting new attributes" if sys.version_info >= (3, 13) else "")),
+    "augmented-item": ('''
+        # autofuture
+        def square(x):
+            return x * x
+
+        r = square(3)
+        items = {"a": r}
+        items["b"] += 1
+        ''', 7, "KeyError: 'b'"),
+    "attribute-deletion": ('''
+        # autofuture
+        def square(x):
+            return x * x
+
+        r = square(3)
+        del r.real
+        ''', 6, "AttributeError: attribute 'real' of 'int' objects is not writable"),
+    # The `__af__.call` lookup sits on the call's first line, so 3.10 reports that line too.
+    "multi-line-call-fails-as-a-whole": ('''
+        # autofuture
+        def square(x):
+            return x * x
+
+        total = max(
+            square(1),
+            None,
+        )
+        ''', 5, "TypeError: '>' not supported between instances of 'NoneType' and 'int'"),
 }
 
 # Where the rewrite's positions differ from Python's, so the caret line under
@@ -399,25 +462,6 @@ XFAIL_TRACEBACKS = {
         ''', 3, "ZeroDivisionError: integer division or modulo by zero", _xfail(
         "_tb._fake_frame rebuilds a task's frames with tb_lasti=-1, so Python draws no caret "
         "line under the line that raised in the task")),
-    "unpacking-assignment": ('''
-        # autofuture
-        def square(x):
-            return x * x
-
-        r = square(3)
-        a, b = square(3)
-        ''', 6, "TypeError: cannot unpack non-iterable int object", _xfail(
-        "rewriter: the __af__.unpack call takes the Assign statement's location (via _at(..., "
-        "node)), Python's UNPACK_SEQUENCE the target's, so the caret under `a, b` is lost")),
-    "starred-unpacking-assignment": ('''
-        # autofuture
-        def square(x):
-            return x * x
-
-        r = square(3)
-        first, *rest = r
-        ''', 6, "TypeError: cannot unpack non-iterable int object", _xfail(
-        "rewriter: __af__.unpack takes the statement's location, not the target's")),
     "for-target-unpacking": ('''
         # autofuture
         pairs = [(1, 2), (3, 4), 5]
@@ -427,47 +471,6 @@ XFAIL_TRACEBACKS = {
         "rewriter/runtime: a for target is unpacked inside __af__.iterate's generator, "
         "so the error points at the iterable (3.13) or the whole line (3.11), "
         "not at the target `a, b`")),
-    "item-assignment": ('''
-        # autofuture
-        def square(x):
-            return x * x
-
-        point = (1, 2)
-        point[0] = square(3)
-        ''', 6, "TypeError: 'tuple' object does not support item assignment", _xfail(
-        "rewriter: __af__.setitem takes the statement's location, Python's STORE_SUBSCR the "
-        "target's (`point[0]`)")),
-    "attribute-assignment": ('''
-        # autofuture
-        def square(x):
-            return x * x
-
-        frozen = frozenset()
-        frozen.extra = square(2)
-        ''', 6, "AttributeError: 'frozenset' object has no attribute 'extra'", _xfail(
-        "rewriter: __af__.setattr takes the statement's location, Python's STORE_ATTR the "
-        "target's (`frozen.extra`)")),
-    "augmented-item": ('''
-        # autofuture
-        def square(x):
-            return x * x
-
-        r = square(3)
-        items = {"a": r}
-        items["b"] += 1
-        ''', 7, "KeyError: 'b'", _xfail(
-        "rewriter: __af__.augitem takes the statement's location, Python's BINARY_SUBSCR the "
-        "target's (`items[\"b\"]`)")),
-    "attribute-deletion": ('''
-        # autofuture
-        def square(x):
-            return x * x
-
-        r = square(3)
-        del r.real
-        ''', 6, "AttributeError: attribute 'real' of 'int' objects is not writable", _xfail(
-        "rewriter: __af__.delattr takes the statement's location, Python's DELETE_ATTR the "
-        "target's (`r.real`)")),
     "missing-method-of-a-future": ('''
         # autofuture
         def square(x):
@@ -490,19 +493,6 @@ XFAIL_TRACEBACKS = {
         "rewriter: __af__.fstring formats every field inside one call located at the whole "
         "f-string; from 3.12 Python points at the failing field `{r:d}`",
         condition=sys.version_info >= (3, 12))),
-    "multi-line-call-fails-as-a-whole": ('''
-        # autofuture
-        def square(x):
-            return x * x
-
-        total = max(
-            square(1),
-            None,
-        )
-        ''', 5, "TypeError: '>' not supported between instances of 'NoneType' and 'int'", _xfail(
-        "rewriter: on 3.10 the call through `__af__.call`, a method call whose attribute spans "
-        "the whole multi-line call, is reported on its last line (`)`, line 8), not line 5",
-        condition=sys.version_info < (3, 11))),
     "assert-with-comparison": ('''
         # autofuture
         def square(x):
@@ -681,12 +671,6 @@ def _runtime_lookups(code: types.CodeType) -> list[tuple[int | None, int | None,
 
 @pytest.mark.parametrize("source", [pytest.param(SPREAD, id="spread"),
                                     pytest.param(STATEMENTS, id="statements")])
-@pytest.mark.xfail(strict=True, reason=(
-    "rewriter: _at gives a synthesized `__af__.<fn>` Attribute the whole span of a multi-line "
-    "node, and CPython puts an attribute load on the attribute's end line, so the lookup (on "
-    "3.10 the method call too) runs on the construct's last line: line events jump ahead "
-    "(pdb shows `)` first; the preamble's enter_module lands on the first statement's last "
-    "line), and on 3.10 a failing multi-line call reports that last line"))
 def test_runtime_lookups_stay_on_the_constructs_first_line(source):
     _, _, rewritten = _compile_both(source)
     lookups = [lookup for code in _code_objects(rewritten) for lookup in _runtime_lookups(code)]
@@ -749,15 +733,15 @@ TARGETS = [
     pytest.param("del d[k]\n", id="item-deletion"),
     pytest.param("obj.n += f(1)\n", id="augmented-attribute"),
     pytest.param("d[k] += f(1)\n", id="augmented-item"),
-    pytest.param("r = obj.method(1)\n", id="method-lookup"),
+    pytest.param("r = obj.method(1)\n", id="method-lookup", marks=pytest.mark.xfail(
+        strict=True, reason=(
+            "rewriter: __af__.method(obj, 'method', ...) is one call located at the whole "
+            "`obj.method(1)`, so the method lookup `obj.method` that Python's LOAD_ATTR "
+            "points at has no instruction of its own"))),
 ]
 
 
 @needs_positions
-@pytest.mark.xfail(strict=True, reason=(
-    "rewriter: setattr/setitem/delattr/delitem/augattr/augitem take the statement's location "
-    "and __af__.method the call's, so the target (`obj.x`, `d[k]`) or method lookup "
-    "(`obj.method`) that Python points at has no instruction of its own"))
 @pytest.mark.parametrize("source", TARGETS)
 def test_target_positions_survive(source):
     assert _count(source, TARGET_OPS) > 0

@@ -109,8 +109,15 @@ CALLS = [
     case("vars-of-an-object-is-a-call", "v = vars(obj)", "v = __af__.call(vars, obj)"),
     case("dir-of-an-object-is-a-call", "d = dir(f(x))", "d = __af__.call(dir, __af__.call(f, x))"),
     case("super-direct", "s = super()", "s = super()"),
-    case("eval-direct", "e = eval('1 + 1')", "e = eval('1 + 1')"),
-    case("exec-direct", "exec('pass')", "exec('pass')"),
+    # Called directly, so each argument is a value (an unresolved Future is no source text).
+    case("eval-direct", "e = eval('1 + 1')", "e = eval(__af__.value('1 + 1'))"),
+    case("exec-direct", "exec('pass')", "exec(__af__.value('pass'))"),
+    case("eval-every-argument-a-value", "e = eval(src, globals(), ns)",
+         "e = eval(__af__.value(src), __af__.value(globals()), __af__.value(ns))"),
+    case("frame-builtin-keyword-a-value", "breakpoint(header=h)",
+         "breakpoint(header=__af__.value(h))"),
+    case("super-arguments-are-values", "s = super(C, self)",
+         "s = super(__af__.value(C), __af__.value(self))"),
     case("breakpoint-direct", "breakpoint()", "breakpoint()"),
     case("dunder-import-is-a-call", "m = __import__('os')", "m = __af__.call(__import__, 'os')"),
     case("frame-builtin-result-is-read-lazily", "n = globals()['x'].real",
@@ -488,7 +495,7 @@ CONTROL = [
             case _:
                 pass
         """, """
-        match __af__.value(__af__.call(f, x)):
+        match __af__.subject(__af__.call(f, x)):
             case [a, *rest] if __af__.value(__af__.op('>', a, 0)):
                 __af__.call(print, rest)
             case {'k': v}:
@@ -496,6 +503,16 @@ CONTROL = [
             case Point(x=0) | None:
                 pass
             case _:
+                pass
+        """),
+    # The patterns look inside the subject, so its futures are resolved all the way down.
+    case("match-subject-display", """
+        match a, [b]:
+            case (1, [c]):
+                pass
+        """, """
+        match __af__.subject((a, [b])):
+            case (1, [c]):
                 pass
         """),
     case("raise-strict", "raise ValueError(f(x))",
@@ -861,11 +878,7 @@ MODULE = [
         '''Doc.'''
         from __future__ import annotations
         r: list[int] = __af__.call(f, 1)
-        """, marks=pytest.mark.xfail(strict=True, reason=(
-            "rewriter bug: stmt_Import puts a barrier before `from __future__` imports, "
-            "so _preamble_index(body) stops there and the preamble lands above them too; "
-            "the result does not compile (from __future__ imports must occur at the "
-            "beginning of the file)"))),
+        """),
     case("ends-with-a-block", "for x in xs:\n    f(x)\n", """
         for x in __af__.iterate(xs):
             __af__.call(f, x)
@@ -969,12 +982,26 @@ print("real" in dir(r))
 '''
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rewriter bug: eval()/exec() stay direct calls (FRAME_BUILTINS) with their arguments "
-    "rewritten lazily, so they can receive a Future (eval raises TypeError: arg 1 must be a "
-    "string, bytes or code object); their arguments should be strict (__af__.value)"))
 def test_frame_builtins_receive_values(tmp_path):
     _same_output(tmp_path, FRAME_BUILTIN_PROGRAM, "10\nTrue\n")
+
+
+FRAME_BUILTIN_STARRED_PROGRAM = '''\
+# autofuture
+def text(x):
+    return f"{x} + 1"
+
+args = [text(3)]
+print(eval(*args))
+'''
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "rewriter bug: a frame builtin's starred argument is left as `*__af__.iterate(args)`, "
+    "which resolves the iterable but not the futures in it, so eval(*args) receives a Future "
+    "(TypeError: eval() arg 1 must be a string, bytes or code object)"))
+def test_frame_builtins_receive_values_through_star_arguments(tmp_path):
+    _same_output(tmp_path, FRAME_BUILTIN_STARRED_PROGRAM, "4\n")
 
 
 MATCH_PROGRAM = '''\
@@ -999,13 +1026,13 @@ match {"k": a}:
         print("dict")
     case _:
         print("no dict")
+match a, {"k": [b]}:
+    case (1, {"k": [4]}):
+        print("nested")
+    case _:
+        print("not nested")
 '''
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rewriter/runtime bug: a match subject goes through __af__.value, which resolves only a "
-    "Future itself, so a subject display holding futures (`match a, b:`, `match [a, b]:`) "
-    "is matched against Future objects and silently takes the wrong case; the subject "
-    "needs its futures resolved all the way down (as __af__.key does for tuples)"))
 def test_match_subject_holding_futures_is_matched_on_values(tmp_path):
-    _same_output(tmp_path, MATCH_PROGRAM, "tuple\nlist 4\ndict\n")
+    _same_output(tmp_path, MATCH_PROGRAM, "tuple\nlist 4\ndict\nnested\n")
