@@ -40,21 +40,15 @@ _HEADER_SIZE = 16
 
 @functools.cache
 def version() -> str:
-    """autofuture's version for the tag: the installed distribution's if any.
+    """autofuture's version for the tag: the package's ``__version__``.
 
-    Looked up on first use, not at import: ``importlib.metadata`` costs tens of
-    milliseconds, which a process that never caches anything should not pay.
-    A source checkout that was never installed falls back to the package's
-    ``__version__``, then to "0" -- which is why SCHEMA, not the version,
-    must be bumped whenever generated code changes.
+    Not ``importlib.metadata``, which costs tens of milliseconds at the first
+    marked import. SCHEMA, not the version, must be bumped whenever generated
+    code (or a load-time check) changes, since a development install keeps
+    one version across edits.
     """
-    try:
-        from importlib.metadata import version as distribution_version
-
-        return distribution_version("autofuture")
-    except Exception:
-        package = sys.modules.get(__package__ or "autofuture")
-        return str(getattr(package, "__version__", "0"))
+    package = sys.modules.get(__package__ or "autofuture")
+    return str(getattr(package, "__version__", "0"))
 
 
 def tag() -> str | None:

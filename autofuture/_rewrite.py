@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 4
+SCHEMA = 5
 
 RUNTIME = "__af__"
 RUNTIME_MODULE = "autofuture._runtime"
@@ -156,6 +156,19 @@ def _unstarred(target: ast.expr) -> ast.expr:
     if isinstance(target, ast.Starred):
         return target.value
     return target
+
+
+def _constant(node: ast.expr) -> bool:
+    """A literal, or an operation on literals: never a future."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Tuple):
+        return all(_constant(elt) for elt in node.elts)
+    if isinstance(node, ast.BinOp):
+        return _constant(node.left) and _constant(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return _constant(node.operand)
+    return False
 
 
 def _simple_target(target: ast.expr) -> bool:
@@ -373,11 +386,13 @@ class _Rewriter:
 
     def strict(self, node: ast.expr) -> ast.expr:
         """A place where Python needs the value to go on: the workflow waits."""
-        return _at(_runtime_call("value", [self.expr(node)]), node)
+        new = self.expr(node)
+        return new if _constant(new) else _at(_runtime_call("value", [new]), node)
 
     def key(self, node: ast.expr) -> ast.expr:
         """A dict key or set member: hashed by Python, so it needs the value."""
-        return _at(_runtime_call("key", [self.expr(node)]), node)
+        new = self.expr(node)
+        return new if _constant(new) else _at(_runtime_call("key", [new]), node)
 
     def iterate(self, node: ast.expr, target: ast.expr | None = None) -> ast.expr:
         args = [self.expr(node)]
@@ -438,14 +453,21 @@ class _Rewriter:
         return _runtime_call("getitem", [self.expr(node.value), self.index(node.slice)])
 
     def expr_BinOp(self, node):
-        return _runtime_call("op", [_const(BINOPS[type(node.op)]), self.expr(node.left),
-                                    self.expr(node.right)])
+        left, right = self.expr(node.left), self.expr(node.right)
+        if _constant(left) and _constant(right):
+            return node  # no future can be involved: Python folds it
+        return _runtime_call("op", [_const(BINOPS[type(node.op)]), left, right])
 
     def expr_UnaryOp(self, node):
-        return _runtime_call("op", [_const(UNARYOPS[type(node.op)]), self.expr(node.operand)])
+        operand = self.expr(node.operand)
+        if _constant(operand):
+            return node
+        return _runtime_call("op", [_const(UNARYOPS[type(node.op)]), operand])
 
     def expr_Compare(self, node):
         operands = [self.expr(node.left)] + [self.expr(c) for c in node.comparators]
+        if all(_constant(operand) for operand in operands):
+            return node
         if len(node.ops) == 1:
             return _runtime_call("op", [_const(CMPOPS[type(node.ops[0])]), *operands])
         ops = tuple(CMPOPS[type(op)] for op in node.ops)

@@ -14,32 +14,49 @@ import io
 import pickle
 import types
 
-import cloudpickle
-
 PROTOCOL = 5
 _CLOUD, _DILL = b"C", b"D"
+
+# cloudpickle is imported with the first task, not with the first marked
+# module: a program that never sends a task does not pay for it.
+_pickler = None
+_by_value_pending: list = []
 
 
 def _code_with_filename(rebuild, args, filename):
     return rebuild(*args).replace(co_filename=filename)
 
 
-def _reduce_code(code):
-    """cloudpickle's reduction, keeping the real file name for remote tracebacks."""
-    rebuild, args = cloudpickle.cloudpickle._code_reduce(code)
-    return _code_with_filename, (rebuild, args, code.co_filename)
+def _pickler_class():
+    global _pickler
+    if _pickler is None:
+        import cloudpickle
 
+        def reduce_code(code):
+            """cloudpickle's reduction, keeping the real file name for remote tracebacks."""
+            rebuild, args = cloudpickle.cloudpickle._code_reduce(code)
+            return _code_with_filename, (rebuild, args, code.co_filename)
 
-class _Pickler(cloudpickle.Pickler):
-    dispatch_table = collections.ChainMap({types.CodeType: _reduce_code},
-                                          cloudpickle.Pickler.dispatch_table)
+        class Pickler(cloudpickle.Pickler):
+            dispatch_table = collections.ChainMap({types.CodeType: reduce_code},
+                                                  cloudpickle.Pickler.dispatch_table)
+
+        _pickler = Pickler
+    while _by_value_pending:
+        import cloudpickle
+
+        try:
+            cloudpickle.register_pickle_by_value(_by_value_pending.pop())
+        except ValueError:
+            pass  # not importable by name (e.g. exec'd code): pickled by value anyway
+    return _pickler
 
 
 def dumps(obj) -> bytes:
     try:
         buffer = io.BytesIO()
         buffer.write(_CLOUD)
-        _Pickler(buffer, protocol=PROTOCOL).dump(obj)
+        _pickler_class()(buffer, protocol=PROTOCOL).dump(obj)
         return buffer.getvalue()
     except Exception as first:
         try:
@@ -64,7 +81,4 @@ def loads(data: bytes):
 def register_by_value(module) -> None:
     """Functions of a marked module travel by value: workers never import it."""
     if module.__name__ != "__main__":
-        try:
-            cloudpickle.register_pickle_by_value(module)
-        except ValueError:
-            pass  # not importable by name (e.g. exec'd code): pickled by value anyway
+        _by_value_pending.append(module)
