@@ -16,7 +16,7 @@ import sys
 import traceback
 import types
 
-from . import _pipeline, _scheduler, _tb
+from . import _config, _executors, _pipeline, _scheduler, _tb
 
 USAGE = """\
 python -m autofuture [options] script.py [args ...]
@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.module is None and not args.target:
         parser.error("give a script to run (or -m module, or check/show)")
     executor = args.executor or os.environ.get("AUTOFUTURE_EXECUTOR") or "loky"
+    problem = _executors.check_name(executor)
+    if problem is not None:
+        parser.error(problem)
     options = _scheduler.Options(executor=executor, workers=args.workers,
                                  lookahead=args.lookahead, keep_going=args.keep_going,
                                  task_output=args.task_output)
@@ -85,15 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.module is not None:
         from . import _hook
 
-        with _hook.install():  # parent packages of a marked module are marked modules too
-            spec = importlib.util.find_spec(args.module)
+        sys.path[0] = os.getcwd()  # as python -m does, also under the console script
+        try:
+            with _hook.install():  # parent packages of a marked module are marked too
+                spec = importlib.util.find_spec(args.module)
+                if spec is not None and spec.submodule_search_locations is not None:
+                    spec = importlib.util.find_spec(args.module + ".__main__")
+        except ImportError:
+            spec = None
         if spec is None or spec.origin is None:
-            parser.error(f"no module named {args.module!r}")
-        if spec.submodule_search_locations is not None:
-            with _hook.install():
-                spec = importlib.util.find_spec(args.module + ".__main__")
-            if spec is None:
-                parser.error(f"{args.module!r} is a package and has no __main__ module")
+            print(f"{sys.executable}: No module named {args.module}", file=sys.stderr)
+            return 1
         return run(spec.origin, args.target, options, module_spec=spec)
     path, *script_args = args.target
     if not os.path.exists(path):
@@ -111,7 +116,7 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
     try:
         code = _hook.compile_path(path)
     except SyntaxError as exc:
-        traceback.print_exception(type(exc), exc, None)
+        traceback.print_exception(type(exc), exc, exc.__traceback__ if _config.debug() else None)
         return 1
     handle = _hook.install()
     module = types.ModuleType("__main__")
@@ -139,6 +144,8 @@ def _execute(code, module) -> int:
         try:
             exec(code, module.__dict__)
             _finish()
+        except KeyboardInterrupt:
+            raise  # nothing more runs: no waiting for pending work
         except BaseException:
             _settle()
             raise

@@ -194,8 +194,9 @@ def is_pure(fn) -> bool:
 def describe_unpicklable(entry, exc: Exception) -> str:
     """Name the argument that cannot travel, its type, and the task."""
     from . import _serialize
+    from ._scheduler import resolve
 
-    fn, args, kwargs = entry.run, entry.args or (), entry.kwargs or {}
+    fn, args, kwargs = entry.run, resolve(entry.args or ()), resolve(entry.kwargs or {})
     name = task_name(fn)
     try:
         bound = inspect.signature(fn).bind_partial(*args, **kwargs).arguments

@@ -130,6 +130,26 @@ class Foreign(_PoolAdapter):
             sys.stdout, sys.stderr = self._saved
 
 
+def check_name(name: str) -> str | None:
+    """Why ``--executor name`` cannot work, checked before the program starts; else None."""
+    if name in ("loky", "thread", "serial", "mpi"):
+        return None
+    if ":" not in name:
+        return (f"argument --executor: unknown executor {name!r}: choose loky, thread, "
+                "serial, mpi, or MODULE:FACTORY")
+    module_name, _, attr = name.partition(":")
+    try:
+        target = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        return (f"argument --executor: cannot find {attr!r} in module {module_name!r} ({exc}); "
+                "give MODULE:FACTORY where FACTORY() returns a concurrent.futures.Executor")
+    if not callable(target):
+        return f"argument --executor: {name} is not callable"
+    return None
+
+
 def default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))

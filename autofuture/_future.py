@@ -23,6 +23,7 @@ ordinary (unrewritten) code, where Python itself asks for a value:
 from __future__ import annotations
 
 import concurrent.futures
+import math
 import operator
 
 _UNSET = object()
@@ -132,6 +133,18 @@ class Future(concurrent.futures.Future):
     def __invert__(self):
         return ~self.result()
 
+    def __round__(self, ndigits=None):
+        return round(self.result(), ndigits)
+
+    def __trunc__(self):
+        return math.trunc(self.result())
+
+    def __floor__(self):
+        return math.floor(self.result())
+
+    def __ceil__(self):
+        return math.ceil(self.result())
+
     __hash__ = object.__hash__
 
 
@@ -154,7 +167,7 @@ for _name, _op in [
     ("matmul", operator.matmul), ("truediv", operator.truediv),
     ("floordiv", operator.floordiv), ("mod", operator.mod), ("pow", operator.pow),
     ("lshift", operator.lshift), ("rshift", operator.rshift), ("and", operator.and_),
-    ("or", operator.or_), ("xor", operator.xor),
+    ("or", operator.or_), ("xor", operator.xor), ("divmod", divmod),
 ]:
     _forward, _reflected = _binary(_op)
     setattr(Future, f"__{_name}__", _forward)

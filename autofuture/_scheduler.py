@@ -458,7 +458,7 @@ class Scheduler:
                     continue
                 self._finish(entry, value=value)
             else:
-                self._finish(entry, failure=_rebuild(payload))
+                self._finish(entry, failure=_rebuild(payload, entry))
         if durations:
             mean = sum(durations) / len(durations)
             previous = self.mean_task_seconds
@@ -591,6 +591,8 @@ class Scheduler:
                 return
             if self.ready:
                 self._dispatch(force=True)
+            if self.in_flight == 0:
+                raise RuntimeError(_stuck_message(self.log))
             self._receive(self.inbox.get())
 
     def wait_done(self, future: Future) -> None:
@@ -662,6 +664,14 @@ def _changes_context(entry: Entry) -> bool:
     return any(first is context for context in contexts)
 
 
+def _stuck_message(log) -> str:
+    """Waiting with nothing running can only be a bug of ours: say so instead of hanging."""
+    head = log[0].label if log else "nothing"
+    return (f"autofuture is waiting for a value that nothing will produce (the oldest "
+            f"pending operation is {head}). This is a bug in autofuture; please report it "
+            "with the script that shows it.")
+
+
 def _with_sources(futures: list) -> list:
     """The futures and every future they were read from: mutating ``x.items``
     may change what a later read of ``x`` sees."""
@@ -693,9 +703,12 @@ def _replay(output) -> None:
         (sys.stdout if stream == 1 else sys.stderr).write(text)
 
 
-def _rebuild(info):
+def _rebuild(info, entry: Entry):
     """(exception, remote frames, None) from a worker's ErrorInfo."""
     exc_bytes, type_name, message, frames, text = info
+    if type_name == "SerializationError":
+        message = (f"task {entry.label}: {message}. Return plain data (numbers, strings, "
+                   "lists, dicts, arrays) that can be pickled.")
     exc = None
     if exc_bytes is not None:
         try:

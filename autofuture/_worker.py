@@ -149,8 +149,8 @@ def _run_one(fn, args, kwargs, capture: str, worker: str):
         except Exception as exc:
             text = error_info(exc, frames=[])[4]
             info = (None, "SerializationError",
-                    f"the result of this task, a {type(value).__name__}, could not be "
-                    f"serialized: {exc}", [], text)
+                    f"its result, a {type(value).__module__}.{type(value).__qualname__}, "
+                    f"could not be sent back to the workflow ({exc})", [], text)
             return (False, info, chunks, (start, time.time(), worker))
         return (True, data, chunks, (start, time.time(), worker))
     finally:

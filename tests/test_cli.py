@@ -87,10 +87,7 @@ def test_missing_script_is_reported_like_python(tmp_path):
 @pytest.mark.parametrize("module", [
     "no_such_module",
     "json.no_such_module",
-    pytest.param("no_such_pkg.mod", marks=pytest.mark.xfail(strict=True, reason=(
-        "autofuture/_cli.py main: importlib.util.find_spec('no_such_pkg.mod') imports the "
-        "parent package and raises ModuleNotFoundError, which escapes main() as a traceback "
-        "through _cli.py; python -m prints one line and exits 1"))),
+    "no_such_pkg.mod",
 ])
 def test_missing_module_is_reported(tmp_path, module):
     result = run([*MODULE, "-m", module], tmp_path)
@@ -169,12 +166,7 @@ MODULE_SCRIPT = """
 @pytest.mark.parametrize("command", [
     MODULE,
     pytest.param(CONSOLE, marks=[
-        pytest.mark.skipif(CONSOLE is None, reason="the console script is not installed"),
-        pytest.mark.xfail(strict=True, reason=(
-            "autofuture/_cli.py main: under the console script sys.path[0] is its bin "
-            "directory, and find_spec(args.module) runs before run() puts the working "
-            "directory first on sys.path, so 'autofuture -m mypkg.inner.tool' fails with a "
-            "ModuleNotFoundError traceback where 'python -m' finds the package in the cwd"))]),
+        pytest.mark.skipif(CONSOLE is None, reason="the console script is not installed")]),
 ], ids=["python-m", "console-script"])
 def test_dash_m_runs_a_package_module_as_main(tmp_path, command):
     write(tmp_path / "mypkg" / "__init__.py", "")
@@ -288,11 +280,6 @@ def test_sigint_while_the_workflow_sleeps_exits_130(tmp_path, to_group):
     assert not leftovers
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "autofuture/_cli.py _execute: on KeyboardInterrupt the 'except BaseException: "
-    "_settle(); raise' path runs scheduler.barrier(), which waits for every pending task "
-    "(20 s here) and then runs later effects (the final print) before exiting 130; "
-    "Ctrl-C should cancel at once"))
 @pytest.mark.parametrize("to_group", [False, True], ids=["driver", "group"])
 def test_sigint_while_tasks_sleep_exits_130_at_once(tmp_path, to_group):
     status, out, err, leftovers = interrupt(tmp_path, SLEEPING_TASKS, 4, to_group)

@@ -216,11 +216,7 @@ def test_error_is_a_plain_sentence_naming_what_and_where(tmp_path, name, executo
 
 
 DEBUG_PARAMS = [
-    pytest.param(name, CASES[name].executors[0], id=name, marks=[pytest.mark.xfail(
-        strict=True, reason=(
-            "autofuture/_cli.py run: a load-time SyntaxError is printed with "
-            "traceback.print_exception(type(exc), exc, None) whatever AUTOFUTURE_DEBUG says, "
-            "so the checker's own frames never show"))] if name == "rebinding_at_load" else [])
+    pytest.param(name, CASES[name].executors[0], id=name)
     for name in CASES
 ]
 

@@ -188,10 +188,6 @@ def test_binary_operators_on_two_futures(serial):
     assert left < 7 and right < left
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "autofuture/_future.py: Future defines no __divmod__/__rdivmod__, __round__ or "
-    "__trunc__, so divmod(), round() and math.trunc() of an escaped future raise TypeError "
-    "instead of waiting and acting on the value like the other arithmetic dunders"))
 @pytest.mark.parametrize("apply", [
     lambda f: divmod(f, 2), lambda f: divmod(20, f), round, math.trunc,
 ], ids=["divmod", "rdivmod", "round", "trunc"])
