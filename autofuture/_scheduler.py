@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import itertools
 import os
 import queue
 import re
@@ -58,7 +59,7 @@ class Options:
 
 
 class Entry:
-    __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished",
+    __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished", "number",
                  "failure", "site", "output", "holds", "context", "discarded",
                  "label", "committed")
 
@@ -79,6 +80,7 @@ class Entry:
         self.context = False
         self.discarded = False
         self.future = None
+        self.number = 0
 
 
 # -- finding futures inside inputs --------------------------------------------
@@ -176,6 +178,10 @@ def resolve(obj, seen: dict | None = None):
 
 # -- the scheduler --------------------------------------------------------------
 
+#: Callables given a dict per task event ("task", "send", "end", "commit"), on the
+#: workflow thread; ``--trace`` and ``--progress`` add theirs before the run.
+observers: list = []
+
 _current = None
 _current_lock = threading.Lock()
 _options = Options()
@@ -220,6 +226,8 @@ class Scheduler:
         self.touched: dict[int, int] = {}
         self.context_pending = 0
         self.last_context = None
+        self.observers = observers
+        self.task_numbers = itertools.count(1)
         self.failures: list[str] = []
         self.skipped: list[str] = []
         self.closed = False
@@ -270,6 +278,11 @@ class Scheduler:
             if _changes_context(entry):
                 entry.context = True
                 self.context_pending += 1
+        if entry.kind == TASK:
+            entry.number = next(self.task_numbers)
+            if self.observers:
+                self._emit({"event": "task", "id": entry.number, "label": entry.label,
+                            "deps": sorted(_task_numbers(found)), "time": time.time()})
         log = self.log
         log.append(entry)
         if entry.failure is not None:
@@ -391,6 +404,10 @@ class Scheduler:
             return
         batch, message = message
         self.in_flight += 1
+        if self.observers:
+            self._emit({"event": "send", "ids": [entry.number for entry in batch],
+                        "bytes": sum(map(len, message[2])) + sum(map(len, message[1])),
+                        "time": time.time()})
         if self.executor.inline:
             from . import _worker
 
@@ -450,6 +467,10 @@ class Scheduler:
         for entry, (ok, payload, output, timing) in zip(batch, results, strict=True):
             durations.append(timing[1] - timing[0])
             entry.output = output
+            if self.observers:
+                self._emit({"event": "end", "id": entry.number, "start": timing[0],
+                            "end": timing[1], "worker": timing[2], "ok": ok,
+                            "bytes": len(payload) if ok else 0})
             if ok:
                 try:
                     value = _serialize.loads(payload)
@@ -536,6 +557,9 @@ class Scheduler:
         if entry.output:
             _replay(entry.output)
             entry.output = None
+        if self.observers and entry.kind == TASK:
+            self._emit({"event": "commit", "id": entry.number,
+                        "failed": entry.failure is not None, "time": time.time()})
         if entry.failure is None:
             return
         exc, remote_frames, local_tb = _failure_exception(entry)
@@ -563,6 +587,10 @@ class Scheduler:
         return (f"autofuture: {len(self.failures)} failed "
                 f"({', '.join(self.failures)}); {len(self.skipped)} dependent operations "
                 "skipped")
+
+    def _emit(self, event: dict) -> None:
+        for observer in self.observers:
+            observer(event)
 
     def discard_rest(self) -> None:
         """Drop every pending entry of the current log: the program stopped before them."""
@@ -662,6 +690,22 @@ def _changes_context(entry: Entry) -> bool:
         return True
     first = entry.args[0] if entry.args else None
     return any(first is context for context in contexts)
+
+
+def _task_numbers(futures) -> set:
+    """The tasks behind these futures, through lazy reads (for the task graph)."""
+    numbers, stack, seen = set(), list(futures), set()
+    while stack:
+        future = stack.pop()
+        if id(future) in seen:
+            continue
+        seen.add(id(future))
+        entry = future._af_entry
+        if entry is not None and entry.kind == TASK:
+            numbers.add(entry.number)
+        else:
+            stack.extend(future._af_sources)
+    return numbers
 
 
 def _stuck_message(log) -> str:
