@@ -70,6 +70,14 @@ def kind_of(fn) -> str:
     return LOCAL
 
 
+def task_options(fn) -> TaskOptions | None:
+    """The options given with ``autofuture.task(...)``, if any."""
+    if type(fn) is TaskFunction:
+        return fn.options
+    marker = getattr(getattr(fn, "__func__", fn), MARKER, None)
+    return marker if isinstance(marker, TaskOptions) else None
+
+
 def task_name(fn) -> str:
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 

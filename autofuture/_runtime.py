@@ -238,6 +238,11 @@ def _submit(fn, args, kwargs):
         [*args, *kwargs.values(), *implicit])
     entry = Entry(TASK_ENTRY, fn, args, kwargs, site, _label(_dispatch.task_name(fn), site),
                   early=early)
+    options = _dispatch.task_options(fn)
+    entry.retries = options.retries if options is not None and options.retries \
+        else scheduler.options.retries
+    if options is not None:
+        entry.retry_on = options.retry_on
     future = scheduler.add(entry, (args, kwargs, implicit))
     future._af_arity = _dispatch.return_arity(fn)
     if future._af_arity is not None:

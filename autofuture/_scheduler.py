@@ -45,12 +45,16 @@ TASK, READ, EFFECT = "task", "read", "effect"
 #: While workers are busy, ready tasks wait this long for a fuller batch.
 HOLD_SECONDS = 0.002
 
+#: How often a task may be run again because another task's worker died.
+MAX_FREE_RESENDS = 3
+
 
 class Options:
     """What the command line (or ``AUTOFUTURE_*`` variables) chose."""
 
     def __init__(self, executor="loky", workers=None, lookahead=10_000, keep_going=False,
-                 task_output="capture"):
+                 task_output="capture", retries=0):
+        self.retries = retries
         self.executor = executor
         self.workers = workers
         self.lookahead = lookahead
@@ -60,6 +64,7 @@ class Options:
 
 class Entry:
     __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished", "number",
+                 "retries", "retry_on", "attempts", "sent", "resends",
                  "failure", "site", "output", "holds", "context", "discarded",
                  "label", "committed")
 
@@ -81,6 +86,11 @@ class Entry:
         self.discarded = False
         self.future = None
         self.number = 0
+        self.retries = 0  # how many times a failed attempt may run again
+        self.retry_on: tuple = ()  # exception types worth another attempt
+        self.attempts: list[str] = []  # what each failed attempt died of
+        self.sent = None  # (function payload, task payload) while in flight
+        self.resends = 0  # attempts lost through no fault of this task
 
 
 # -- finding futures inside inputs --------------------------------------------
@@ -406,7 +416,8 @@ class Scheduler:
         self.in_flight += 1
         if self.observers:
             self._emit({"event": "send", "ids": [entry.number for entry in batch],
-                        "bytes": sum(map(len, message[2])) + sum(map(len, message[1])),
+                        "bytes": sum(len(task[2]) for task in message[2])
+                        + sum(map(len, message[1])),
                         "time": time.time()})
         if self.executor.inline:
             from . import _worker
@@ -426,33 +437,40 @@ class Scheduler:
         Each distinct function is serialized once per message; a task whose
         function or arguments cannot be serialized fails alone, at its turn.
         """
-        functions: dict[int, int] = {}
-        function_payloads: list = []
+        serialized: dict[int, bytes] = {}  # id(function) -> payload, once per message
         function_errors: dict[int, Exception] = {}
-        sendable, payloads = [], []
+        indexes: dict[int, int] = {}  # id(function payload) -> index in the message
+        function_payloads: list = []
+        sendable, tasks = [], []
         for entry in batch:
-            fn = entry.run
-            index = functions.get(id(fn))
-            if index is None and id(fn) not in function_errors:
+            if entry.sent is None:
+                fn = entry.run
                 try:
-                    function_payloads.append(_serialize.dumps(fn))
+                    if id(fn) in function_errors:
+                        raise function_errors[id(fn)]
+                    if id(fn) not in serialized:
+                        try:
+                            serialized[id(fn)] = _serialize.dumps(fn)
+                        except Exception as exc:
+                            function_errors[id(fn)] = exc
+                            raise
+                    entry.sent = (serialized[id(fn)],
+                                  _serialize.dumps((entry.args, entry.kwargs)))
                 except Exception as exc:
-                    function_errors[id(fn)] = exc
-                else:
-                    index = functions[id(fn)] = len(function_payloads) - 1
-            try:
-                if index is None:
-                    raise function_errors[id(fn)]
-                payloads.append(_serialize.dumps((index, entry.args, entry.kwargs)))
-            except Exception as exc:
-                self._finish(entry, failure=(_serialization_error(entry, exc), (), None))
-                continue
-            entry.args = entry.kwargs = None
+                    self._finish(entry, failure=(_serialization_error(entry, exc), (), None))
+                    continue
+                entry.args = entry.kwargs = None
+            function_payload, task_payload = entry.sent
+            index = indexes.get(id(function_payload))
+            if index is None:
+                index = indexes[id(function_payload)] = len(function_payloads)
+                function_payloads.append(function_payload)
+            tasks.append((index, entry.number, task_payload))
             sendable.append(entry)
         if not sendable:
             return None
         context = (os.getcwd(), dict(os.environ), list(sys.path), list(sys.argv))
-        return sendable, (context, function_payloads, payloads)
+        return sendable, (context, function_payloads, tasks)
 
     def _receive(self, message) -> None:
         batch, done = message
@@ -460,8 +478,7 @@ class Scheduler:
         try:
             results = done.result()
         except BaseException as exc:  # noqa: BLE001 - the executor lost the batch
-            for entry in batch:
-                self._finish(entry, failure=(_lost(entry, exc), (), None))
+            self._lost_batch(batch, exc)
             return
         durations = []
         for entry, (ok, payload, output, timing) in zip(batch, results, strict=True):
@@ -479,16 +496,47 @@ class Scheduler:
                     continue
                 self._finish(entry, value=value)
             else:
-                self._finish(entry, failure=_rebuild(payload, entry))
+                failure = _rebuild(payload, entry)
+                if isinstance(failure[0], entry.retry_on) \
+                        and len(entry.attempts) < entry.retries:
+                    entry.attempts.append(f"{type(failure[0]).__name__}: {failure[0]}")
+                    self._resend(entry)
+                    continue
+                self._finish(entry, failure=_with_attempts(failure, entry))
         if durations:
             mean = sum(durations) / len(durations)
             previous = self.mean_task_seconds
             self.mean_task_seconds = mean if previous is None else 0.7 * previous + 0.3 * mean
 
+    def _lost_batch(self, batch: list, exc: BaseException) -> None:
+        """A worker died: the task it ran fails (or runs again); the others run again free."""
+        culprits = getattr(self.executor, "lost_tasks", lambda: None)()
+        how = _how_lost(exc)
+        for entry in batch:
+            innocent = culprits is not None and entry.number not in culprits
+            if innocent and culprits and entry.resends < MAX_FREE_RESENDS:
+                entry.resends += 1
+                self._resend(entry)
+            elif len(entry.attempts) < entry.retries:
+                entry.attempts.append(f"its worker died ({how})")
+                self._resend(entry)
+            else:
+                entry.attempts.append(f"its worker died ({how})")
+                self._finish(entry, failure=(_lost(entry, how), (), None))
+
+    def _resend(self, entry: Entry) -> None:
+        """Another attempt with the same serialized inputs (captured at the call)."""
+        if entry.discarded or entry.finished:
+            return
+        if not self.ready:
+            self.ready_since = time.monotonic()
+        self.ready.append(entry)
+
     def _finish(self, entry: Entry, value=_UNSET, failure=None) -> None:
         if entry.finished or entry.discarded:
             return
         entry.finished = True
+        entry.sent = None
         future = entry.future
         if failure is not None:
             entry.failure = failure
@@ -787,11 +835,27 @@ def _serialization_error(entry: Entry, exc: Exception) -> SerializationError:
     return SerializationError(describe_unpicklable(entry, exc))
 
 
-def _lost(entry: Entry, exc: BaseException) -> WorkerLostError:
+def _how_lost(exc: BaseException) -> str:
     codes = re.search(r"exit codes of the workers are \{(.*?)\}", str(exc))
-    how = f"exit code {codes.group(1)}" if codes else f"{type(exc).__name__}: {exc}"
+    return f"exit code {codes.group(1)}" if codes else f"{type(exc).__name__}: {exc}"
+
+
+def _lost(entry: Entry, how: str) -> WorkerLostError:
+    tries = ""
+    if len(entry.attempts) > 1:
+        tries = f" It was tried {len(entry.attempts)} times: " + "; ".join(
+            f"attempt {n}: {what}" for n, what in enumerate(entry.attempts, 1)) + "."
     return WorkerLostError(
-        f"the worker running task {entry.label} died before it returned ({how}). "
+        f"the worker running task {entry.label} died before it returned ({how}).{tries} "
         "A worker that is killed, crashes (a segfault in native code), calls os._exit or "
         "runs out of memory (the OOM killer) ends this way; check the task for those."
     )
+
+
+def _with_attempts(failure, entry: Entry):
+    """The last attempt's error, with a note listing the attempts before it."""
+    if entry.attempts and hasattr(failure[0], "add_note"):
+        failure[0].add_note(
+            f"autofuture: task {entry.label} was tried {len(entry.attempts) + 1} times; "
+            + "; ".join(f"attempt {n}: {what}" for n, what in enumerate(entry.attempts, 1)))
+    return failure

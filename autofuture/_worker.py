@@ -27,9 +27,16 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # written. ``timing`` is (start, end, worker id).
 
 
+#: Where this worker notes the task it runs (see ``_mark_running``); read at start,
+#: since each task then gets the workflow's environment.
+_slots_dir = None
+
+
 def init_worker() -> None:
     """Workers leave Ctrl-C to the workflow, which cancels and shuts them down."""
+    global _slots_dir
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _slots_dir = os.environ.get("AUTOFUTURE_SLOTS")
 
 
 class _Capture(io.TextIOBase):
@@ -169,24 +176,46 @@ def _load(payload: bytes, what: str):
         return None, (False, info, [], (time.time(), time.time(), ""))
 
 
+_slot = None
+
+
+def _mark_running(number: int) -> None:
+    """Record which task this worker process runs, where the workflow can read it if the
+    worker dies (``AUTOFUTURE_SLOTS``: a private directory, one small file per worker)."""
+    global _slot
+    if _slot is None:
+        if not _slots_dir:
+            _slot = -1
+            return
+        _slot = os.open(os.path.join(_slots_dir, str(os.getpid())),
+                        os.O_WRONLY | os.O_CREAT, 0o600)
+    if _slot >= 0:
+        os.pwrite(_slot, b"%20d" % number, 0)
+
+
 def run_batch(message, capture: str = "process") -> list[tuple]:
     """Run one message of tasks in order; ``capture`` is 'process', 'thread' or 'none'.
 
-    ``message`` is (context, function payloads, task payloads): the
-    workflow's cwd/env/sys.path/argv, each distinct function once, and each
-    task as (function index, args, kwargs).
+    ``message`` is (context, function payloads, tasks): the workflow's
+    cwd/env/sys.path/argv, each distinct function once, and each task as
+    (function index, task number, serialized (args, kwargs)).
     """
-    context, function_payloads, payloads = message
+    context, function_payloads, tasks = message
     _apply_context(context)
     worker = threading.current_thread().name if capture == "thread" else f"pid {os.getpid()}"
+    slots = capture == "process"
     functions: dict[int, tuple] = {}
     results = []
-    for payload in payloads:
+    for index, number, payload in tasks:
+        if slots:
+            _mark_running(number)
         task, failed = _load(payload, "arguments")
         if failed is None:
-            index, args, kwargs = task
+            args, kwargs = task
             if index not in functions:
                 functions[index] = _load(function_payloads[index], "function")
             fn, failed = functions[index]
         results.append(failed or _run_one(fn, args, kwargs, capture, worker))
+    if slots:
+        _mark_running(0)
     return results
