@@ -47,6 +47,9 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="what runs the tasks (default: loky)")
     parser.add_argument("--keep-going", action="store_true",
                         help="finish all work that does not depend on a failure")
+    parser.add_argument("--retries", type=int, default=0, metavar="N",
+                        help="run a task whose worker died up to N more times (default: 0; "
+                             "autofuture.task(retries=..., retry_on=...) sets it per task)")
     parser.add_argument("--lookahead", type=_positive, default=10_000,
                         help="how many pending operations the workflow may run ahead "
                              "(default: 10000)")
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(problem)
     options = _scheduler.Options(executor=executor, workers=args.workers,
                                  lookahead=args.lookahead, keep_going=args.keep_going,
-                                 task_output=args.task_output)
+                                 task_output=args.task_output, retries=args.retries)
     _scheduler.configure(options)
     if args.module is not None:
         from . import _hook

@@ -10,7 +10,9 @@ from __future__ import annotations
 import concurrent.futures
 import importlib
 import os
+import shutil
 import sys
+import tempfile
 
 from . import _worker
 
@@ -69,24 +71,76 @@ class Thread(_PoolAdapter):
 
 
 class Loky(_PoolAdapter):
-    """Worker processes from loky: spawned cleanly, never re-running ``__main__``."""
+    """Worker processes from loky: spawned cleanly, never re-running ``__main__``.
+
+    loky fails every task in flight when one worker dies. Each worker notes
+    the task it runs in a file of a private directory, so that the workflow
+    can tell the task that was running in the dead worker from the innocent
+    ones, which run again on a repaired pool.
+    """
 
     name = "loky"
 
     def __init__(self, workers: int):
+        self.slots = tempfile.mkdtemp(prefix="autofuture-")
+        self.lost: set[int] = set()  # every batch of a broken pool asks; all must hear
+        super().__init__(self._pool(workers), workers, capture="process")
+
+    def _pool(self, workers: int):
         from loky import get_reusable_executor
 
-        pool = get_reusable_executor(
+        return get_reusable_executor(
             max_workers=workers, timeout=60, initializer=_worker.init_worker,
-            env={"AUTOFUTURE_WORKER": "1"},
+            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots},
         )
-        super().__init__(pool, workers, capture="process")
+
+    def submit(self, message):
+        from loky.process_executor import BrokenProcessPool, ShutdownExecutorError
+
+        try:
+            return super().submit(message)
+        except (BrokenProcessPool, ShutdownExecutorError, RuntimeError):
+            self.pool = self._pool(self.workers)  # a worker died: a fresh pool
+            return super().submit(message)
+
+    def lost_tasks(self) -> set[int]:
+        """Numbers of the tasks that were running in workers that have died."""
+        lost = self.lost
+        for name in os.listdir(self.slots):
+            if not name.isdigit() or _alive(int(name)):
+                continue
+            path = os.path.join(self.slots, name)
+            try:
+                with open(path, "rb") as file:
+                    number = int(file.read().strip() or 0)
+                os.unlink(path)
+            except (OSError, ValueError):
+                continue
+            if number:
+                lost.add(number)
+        return lost
 
     def shutdown(self, cancel: bool = False) -> None:
         if cancel:
             self.pool.shutdown(wait=False, kill_workers=True)
         else:
             self.pool.shutdown(wait=True)
+        shutil.rmtree(self.slots, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            return file.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
 
 class Foreign(_PoolAdapter):
@@ -166,11 +220,15 @@ def create(name: str, workers: int | None, live_output: bool = False):
         executor = Thread(workers)
     elif name == "loky":
         executor = Loky(workers)
+    elif name == "mpi":
+        from . import _mpi
+
+        executor = _mpi.create(workers)
     elif ":" in name:
         executor = Foreign(name, workers)
     else:
         raise ExecutorError(
-            f"unknown executor {name!r}: choose loky, thread, serial, or MODULE:FACTORY"
+            f"unknown executor {name!r}: choose loky, mpi, thread, serial, or MODULE:FACTORY"
         )
     if live_output:
         executor.capture = "none"
