@@ -12,7 +12,9 @@ import argparse
 import builtins
 import importlib.util
 import os
+import signal
 import sys
+import threading
 import traceback
 import types
 
@@ -122,6 +124,8 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
         traceback.print_exception(type(exc), exc, exc.__traceback__ if _config.debug() else None)
         return 1
     handle = _hook.install()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     module = types.ModuleType("__main__")
     module.__dict__.update(__file__=os.path.abspath(path), __builtins__=builtins, __loader__=None,
                            __spec__=module_spec, __cached__=None, __package__=None)
@@ -142,12 +146,20 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
         _scheduler.reset()
 
 
+class _Terminated(BaseException):
+    """SIGTERM: stop like Ctrl-C, with the status a shell reports for it."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
 def _execute(code, module) -> int:
     try:
         try:
             exec(code, module.__dict__)
             _finish()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _Terminated):
             raise  # nothing more runs: no waiting for pending work
         except BaseException:
             _settle()
@@ -156,10 +168,15 @@ def _execute(code, module) -> int:
         _shutdown(cancel=False)
         return _exit_status(exc)
     except KeyboardInterrupt as exc:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C ends it at once
         _shutdown(cancel=True)
         _flush()
         _tb.print_exception(exc)
         return 130
+    except _Terminated:
+        _shutdown(cancel=True)
+        _flush()
+        return 128 + signal.SIGTERM
     except BaseException as exc:  # noqa: BLE001 - printed as python prints it
         _shutdown(cancel=True)
         _flush()

@@ -37,6 +37,16 @@ def init_worker() -> None:
     global _slots_dir
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _slots_dir = os.environ.get("AUTOFUTURE_SLOTS")
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="autofuture-orphan-watch").start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose workflow died (even by SIGKILL) exits within a second, mid-task."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 class _Capture(io.TextIOBase):
