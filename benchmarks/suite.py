@@ -1,0 +1,576 @@
+"""autofuture against its peers: every benchmark of issue 5, side by side, in one run.
+
+    pip install -e '.[bench]'
+    python benchmarks/suite.py            # the full run (about 15 minutes on 2 cores)
+    python benchmarks/suite.py --quick    # fewer repetitions, about 3 minutes
+
+For each benchmark, autofuture (``python -m autofuture -n 2`` running a marked
+script from ``benchmarks/cases/``) and its peers (``benchmarks/cases/peers.py``:
+raw loky ``submit``, ``concurrent.futures.ProcessPoolExecutor(2)``, Dask delayed
+on the processes scheduler and on a 2-worker ``distributed.LocalCluster``, Parsl's
+``HighThroughputExecutor`` with 2 workers) do the same work on 2 workers.
+Every runner starts its pool, runs a warm-up and waits for it, then times each
+repetition with ``time.perf_counter`` inside its own process, from the first
+call to the last checked result; start-up is never in a figure. A wrong
+result stops that runner with an error.
+
+Benchmarks (``--only`` picks some): ``noop`` (5,000 no-op tasks: throughput),
+``latency`` (one task at a time: round trip), ``dag`` (1,000 leaves summed by
+a binary tree of tasks), ``cpu`` (64 tasks of ~25 ms pure Python: speedup over
+serial), ``arrays`` (a 10 MiB numpy array through a chain of 8 tasks),
+``driver`` (100,000 local operations and no task, against plain ``python``),
+``scale`` (10,000 and 100,000 no-op tasks: driver time and peak-RSS growth
+per task, one fresh process per repetition).
+
+The table gives, per runner, the median, the min-max and the number of
+repetitions, and a ratio in the direction of issue 5's target for that
+benchmark, with the target and whether it is met. The same figures, every
+sample included, with the machine, the load average and the versions, go to
+``benchmarks/results/suite.json`` (``--json PATH`` to write elsewhere). Exit
+status 1 if an autofuture case failed (a wrong result included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import _common
+
+NAME = "suite"
+WORKERS = 2
+CASES = Path(__file__).resolve().parent / "cases"
+PEERS = CASES / "peers.py"
+
+LABELS = {
+    "autofuture": f"autofuture -n {WORKERS}",
+    "loky": "loky submit",
+    "ppe": "ProcessPoolExecutor",
+    "dask-processes": "dask delayed, processes",
+    "dask-distributed": "dask delayed, LocalCluster",
+    "parsl": "parsl HTEX",
+    "serial": "serial (plain calls)",
+    "python": "plain python",
+}
+SUBMIT_PEERS = ["loky", "ppe"]
+ALL_PEERS = ["loky", "ppe", "dask-processes", "dask-distributed", "parsl"]
+
+
+# --- what each mode runs ---------------------------------------------------------------
+
+@dataclass
+class Settings:
+    rounds: int            # each runner's process is started this many times, order alternating
+    repeat: int            # timed repetitions per process and case
+    min_repeat: int        # ... of which at least this many, however slow
+    budget: float          # seconds per case and process after which a slow peer stops repeating
+    scale_processes: int   # fresh processes per runner and size in the scale benchmark
+    latency_round_trips: int
+    timeout: float         # seconds for one runner process, start-up included
+
+
+QUICK = Settings(rounds=1, repeat=3, min_repeat=1, budget=3.0, scale_processes=1,
+                 latency_round_trips=100, timeout=150)
+FULL = Settings(rounds=2, repeat=4, min_repeat=2, budget=40.0, scale_processes=3,
+                latency_round_trips=300, timeout=900)
+
+NOOP_TASKS = 5000
+DAG_LEAVES = 1000
+CPU_TASKS = 64
+CPU_TASK_SECONDS = 0.025
+ARRAY_MIB = 10
+ARRAY_STEPS = 8
+DRIVER_ITERATIONS = 20_000          # x 5 operations = 100,000
+SCALE_SIZES = (10_000, 100_000)
+
+
+@dataclass
+class Target:
+    """Issue 5's target for one row: ``ratio`` (or ``value``) compared with ``bound``."""
+    op: str                 # ">=" or "<="
+    bound: float
+    on: str = "ratio"       # "ratio" or "value"
+
+    def met(self, x: float) -> bool:
+        return x >= self.bound if self.op == ">=" else x <= self.bound
+
+    def text(self) -> str:
+        return f"{'≥' if self.op == '>=' else '≤'} {self.bound:g}"
+
+
+@dataclass
+class Row:
+    runner: str
+    label: str
+    unit: str
+    samples: list[float] = field(default_factory=list)
+    ratio: float | None = None
+    target: Target | None = None
+    skipped: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+# --- running the processes -------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    records: list[dict]
+    error: str | None
+    wall: float
+
+
+def run_process(command: list[str], timeout: float) -> Outcome:
+    """Run one runner process in its own session; collect its ``BENCH`` lines.
+
+    On a time-out the whole session (the runner and its workers) is killed.
+    """
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, env=_common.child_env(), cwd=_common.REPO_ROOT,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        error = None
+        if proc.returncode != 0:
+            lines = [line for line in (stderr + stdout).splitlines()
+                     if line.strip() and not line.startswith("BENCH ")]
+            error = (f"exit status {proc.returncode}: "
+                     + (lines[-1].strip() if lines else "no output"))
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        error = f"timed out after {timeout:.0f} s"
+    records = []
+    for line in stderr.splitlines():
+        if line.startswith("BENCH "):
+            records.append(json.loads(line[len("BENCH "):]))
+    if error:
+        sys.stderr.write(f"  ! {' '.join(command[-3:])[:120]}: {error}\n")
+    return Outcome(records, error, time.perf_counter() - start)
+
+
+def autofuture_command(script: str, *args: object) -> list[str]:
+    return [sys.executable, "-m", "autofuture", "-n", str(WORKERS), str(CASES / script),
+            *map(str, args)]
+
+
+def peers_command(runner: str, plan: list[dict]) -> list[str]:
+    return [sys.executable, str(PEERS), runner, json.dumps(plan)]
+
+
+def load_peers_module():
+    spec = importlib.util.spec_from_file_location("autofuture_bench_peers", PEERS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def calibrate_cpu() -> tuple[int, int, float]:
+    """ITERATIONS for one burn() of about 25 ms here, the checksum of the 64 tasks,
+    and the seconds one call took (best of several, in this process)."""
+    burn = load_peers_module().burn
+    probe = 200_000
+    best = min(_timed(burn, 1, probe) for _ in range(5))
+    iterations = max(1000, round(probe * CPU_TASK_SECONDS / best))
+    checksum = sum(burn(seed, iterations) for seed in range(CPU_TASKS))
+    per_call = min(_timed(burn, 1, iterations) for _ in range(3))
+    return iterations, checksum, per_call
+
+
+def _timed(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+# --- the plan ------------------------------------------------------------------------------
+
+def build_plan(selected: list[str], runners: list[str], s: Settings, cpu: tuple[int, int]):
+    """(autofuture commands by case, the per-runner peer plans, the plain-python commands)."""
+    common = {"repeat": s.repeat, "min_repeat": s.min_repeat, "budget": s.budget}
+    iterations, checksum = cpu
+    af: dict[str, list[list[str]]] = {}
+    peer: dict[str, list[dict]] = {r: [] for r in runners if r != "autofuture"}
+    python: list[list[str]] = []
+    if "noop" in selected:
+        af["noop"] = [autofuture_command("af_noop.py", NOOP_TASKS, s.repeat, 200)]
+        for r in peer:
+            peer[r].append({"case": "noop", "tasks": NOOP_TASKS, "warmup": 200, **common})
+    if "latency" in selected:
+        af["latency"] = [autofuture_command("af_latency.py", s.latency_round_trips,
+                                            s.repeat, 50)]
+        for r in peer:
+            peer[r].append({"case": "latency", "round_trips": s.latency_round_trips,
+                            "warmup": 50, **common})
+    if "dag" in selected:
+        af["dag"] = [autofuture_command("af_dag.py", DAG_LEAVES, s.repeat)]
+        for r in peer:
+            peer[r].append({"case": "dag", "leaves": DAG_LEAVES, **common})
+    if "cpu" in selected:
+        af["cpu"] = [autofuture_command("af_cpu.py", CPU_TASKS, iterations, checksum,
+                                        s.repeat)]
+        for r in [*peer, "serial"]:
+            peer.setdefault(r, []).append({"case": "cpu", "tasks": CPU_TASKS,
+                                           "iterations": iterations, "checksum": checksum,
+                                           **common})
+    if "arrays" in selected:
+        af["arrays"] = [autofuture_command("af_arrays.py", ARRAY_MIB, ARRAY_STEPS, s.repeat)]
+        for r in peer:
+            if r != "serial":
+                peer[r].append({"case": "arrays", "mib": ARRAY_MIB, "steps": ARRAY_STEPS,
+                                **common})
+    if "driver" in selected:
+        af["driver"] = [autofuture_command("af_driver.py", DRIVER_ITERATIONS, s.repeat)]
+        python.append([sys.executable, str(CASES / "af_driver.py"), str(DRIVER_ITERATIONS),
+                       str(s.repeat)])
+    return af, {r: p for r, p in peer.items() if p}, python
+
+
+def scale_commands(runners: list[str]) -> list[tuple[str, list[str]]]:
+    commands = []
+    for size in SCALE_SIZES:
+        if "autofuture" in runners:
+            commands.append(("autofuture", autofuture_command("af_scale.py", size, 1)))
+        for r in SUBMIT_PEERS:
+            if r in runners:
+                commands.append((r, peers_command(r, [{"case": "scale", "tasks": size,
+                                                       "repeat": 1}])))
+    return commands
+
+
+# --- the run -------------------------------------------------------------------------------
+
+def run_all(selected: list[str], runners: list[str], s: Settings, cpu: tuple[int, int]):
+    """Every process of the plan, *s.rounds* times, the runner order reversed each round.
+
+    Returns records[case][runner] (a list of BENCH records) and errors[case][runner].
+    """
+    af, peer_plans, python = build_plan(selected, runners, s, cpu)
+    records: dict[str, dict[str, list[dict]]] = {}
+    errors: dict[str, dict[str, str]] = {}
+    walls: dict[str, list[float]] = {}
+
+    def note(runner: str, outcome: Outcome, cases: list[str]) -> None:
+        walls.setdefault(runner, []).append(outcome.wall)
+        for rec in outcome.records:
+            records.setdefault(rec["case"], {}).setdefault(runner, []).append(rec)
+        if outcome.error:
+            for case in cases:
+                errors.setdefault(case, {})[runner] = outcome.error
+
+    order = ["autofuture", *peer_plans, "python"]
+    for index in range(s.rounds):
+        for runner in (order if index % 2 == 0 else order[::-1]):
+            if runner == "autofuture" and "autofuture" in runners:
+                for case, commands in af.items():
+                    for command in commands:
+                        print(f"  round {index + 1}: autofuture {case}", file=sys.stderr)
+                        note("autofuture", run_process(command, s.timeout), [case])
+            elif runner == "python":
+                for command in python:
+                    print(f"  round {index + 1}: plain python driver", file=sys.stderr)
+                    note("python", run_process(command, s.timeout), ["driver"])
+            elif runner in peer_plans:
+                plan = peer_plans[runner]
+                print(f"  round {index + 1}: {runner} "
+                      f"({', '.join(c['case'] for c in plan)})", file=sys.stderr)
+                outcome = run_process(peers_command(runner, plan), s.timeout)
+                done = {rec["case"] for rec in outcome.records}
+                failed = [c["case"] for c in plan if c["case"] not in done]
+                note(runner, outcome, failed or [plan[-1]["case"]])
+    if "scale" in selected:
+        for index in range(s.scale_processes):
+            for runner, command in scale_commands(runners):
+                print(f"  scale {index + 1}: {runner}", file=sys.stderr)
+                note(runner, run_process(command, s.timeout), ["scale"])
+    return records, errors, walls
+
+
+# --- the table -----------------------------------------------------------------------------
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
+    """One block of rows per benchmark, in the direction of issue 5's targets."""
+    blocks: list[tuple[str, str, list[Row]]] = []
+
+    def rows_for(case: str, names: list[str], unit: str, value) -> list[Row]:
+        rows = []
+        for r in names:
+            row = Row(r, LABELS[r], unit)
+            recs = records.get(case, {}).get(r, [])
+            row.samples = [value(rec) for rec in recs]
+            if not row.samples:
+                row.skipped = (skip.get(r) or errors.get(case, {}).get(r)
+                               or "not run")
+            elif errors.get(case, {}).get(r):
+                row.extra["error"] = errors[case][r]
+            rows.append(row)
+        return rows
+
+    peers = [r for r in ALL_PEERS if r in runners or r in skip]
+    lead = ["autofuture"] if "autofuture" in runners else []
+
+    def af_median(rows: list[Row]) -> float | None:
+        return median(rows[0].samples) if rows and rows[0].runner == "autofuture" \
+            and rows[0].samples else None
+
+    if "noop" in records or "noop" in errors:
+        rows = rows_for("noop", lead + peers, "tasks/s", lambda r: r["tasks"] / r["seconds"])
+        a = af_median(rows)
+        for row in rows[1:]:
+            if a and row.samples:
+                row.ratio = a / median(row.samples)
+            row.target = Target(">=", 3.0) if row.runner == "loky" else None
+        blocks.append((f"no-op throughput, {NOOP_TASKS:,} tasks",
+                       "ratio = autofuture's throughput / the runner's (above 1: autofuture "
+                       "ahead)", rows))
+    if "latency" in records or "latency" in errors:
+        rows = rows_for("latency", lead + peers, "µs", lambda r: r["seconds"] * 1e6)
+        a = af_median(rows)
+        for row in rows[1:]:
+            if a and row.samples:
+                row.ratio = a / median(row.samples)
+            row.target = Target("<=", 1.2) if row.runner == "loky" else None
+        blocks.append(("single-task round trip",
+                       "ratio = autofuture's round trip / the runner's (below 1: autofuture "
+                       "ahead)", rows))
+    if "dag" in records or "dag" in errors:
+        rows = rows_for("dag", lead + peers, "ms", lambda r: r["seconds"] * 1e3)
+        a = af_median(rows)
+        for row in rows[1:]:
+            if a and row.samples:
+                row.ratio = median(row.samples) / a
+            row.target = {"loky": Target(">=", 1.0), "dask-processes": Target(">=", 1.3),
+                          "dask-distributed": Target(">=", 1.3)}.get(row.runner)
+        blocks.append((f"fan-out/fan-in DAG, {DAG_LEAVES:,} leaves + binary-tree sum",
+                       "ratio = the runner's time / autofuture's (above 1: autofuture "
+                       "ahead); loky and ProcessPoolExecutor chain with add_done_callback",
+                       rows))
+    if "cpu" in records or "cpu" in errors:
+        rows = rows_for("cpu", lead + peers + ["serial"], "ms", lambda r: r["seconds"] * 1e3)
+        serial = rows[-1]
+        if serial.samples:
+            for row in rows[:-1]:
+                if row.samples:
+                    row.ratio = median(serial.samples) / median(row.samples)
+        if rows[0].runner == "autofuture":
+            rows[0].target = Target(">=", 1.95)
+        blocks.append((f"CPU-bound, {CPU_TASKS} tasks of ~{CPU_TASK_SECONDS * 1e3:.0f} ms "
+                       "pure Python",
+                       "ratio = speedup: serial time / the runner's time (2 workers: "
+                       "2.0 at best)", rows))
+    if "arrays" in records or "arrays" in errors:
+        rows = rows_for("arrays", lead + peers, "ms", lambda r: r["seconds"] * 1e3)
+        a = af_median(rows)
+        for row in rows[1:]:
+            if a and row.samples:
+                row.ratio = a / median(row.samples)
+            row.target = Target("<=", 1.2) if row.runner == "loky" else None
+        blocks.append((f"{ARRAY_MIB} MiB numpy array through a chain of {ARRAY_STEPS} tasks",
+                       "ratio = autofuture's time / the runner's (below 1: autofuture "
+                       "ahead)", rows))
+    if "driver" in records or "driver" in errors:
+        rows = rows_for("driver", lead + ["python"], "ms", lambda r: r["seconds"] * 1e3)
+        if len(rows) == 2 and rows[0].samples and rows[1].samples:
+            rows[1].ratio = median(rows[0].samples) / median(rows[1].samples)
+            rows[1].target = Target("<=", 3.0)
+        blocks.append((f"futurized driver, {5 * DRIVER_ITERATIONS:,} local operations, "
+                       "no task",
+                       "ratio = time under python -m autofuture / time under plain python "
+                       "(the same file)", rows))
+    if "scale" in records or "scale" in errors:
+        names = lead + [r for r in SUBMIT_PEERS if r in runners]
+        time_rows: list[Row] = []
+        mem_rows: list[Row] = []
+        for r in names:
+            recs = records.get("scale", {}).get(r, [])
+            per_size = {n: [rec for rec in recs if rec["tasks"] == n] for n in SCALE_SIZES}
+            base = None
+            for n in SCALE_SIZES:
+                t = Row(r, f"{LABELS[r]}, {n:,}", "µs/task",
+                        [rec["seconds"] / n * 1e6 for rec in per_size[n]])
+                m = Row(r, f"{LABELS[r]}, {n:,}", "B/task",
+                        [(rec["maxrss_kib_after"] - rec["maxrss_kib_before"]) * 1024 / n
+                         for rec in per_size[n]])
+                for row in (t, m):
+                    if not row.samples:
+                        row.skipped = errors.get("scale", {}).get(r) or "not run"
+                if t.samples:
+                    if base is None:
+                        base = median(t.samples)
+                    else:
+                        t.ratio = median(t.samples) / base
+                        if r == "autofuture":
+                            t.target = Target("<=", 1.25)
+                if r == "autofuture" and m.samples:
+                    m.target = Target("<=", 1024, on="value")
+                time_rows.append(t)
+                mem_rows.append(m)
+        for r in ("dask-processes", "dask-distributed", "parsl"):
+            if r in runners:
+                reason = ("not run: the scale rows measure the driver's own cost per task "
+                          "against the raw executors")
+                time_rows.append(Row(r, LABELS[r], "µs/task", skipped=reason))
+        blocks.append((f"scale: driver time, {' and '.join(f'{n:,}' for n in SCALE_SIZES)} "
+                       "no-op tasks",
+                       "ratio = µs/task at this size / µs/task at the smallest (1.0: "
+                       "linear)", time_rows))
+        blocks.append(("scale: driver peak-RSS growth per task",
+                       "(ru_maxrss after the tasks - after the warm-up) / tasks; target on "
+                       "the value", mem_rows))
+    return blocks
+
+
+def fmt(x: float) -> str:
+    if x >= 100:
+        return f"{x:,.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def render(blocks) -> tuple[str, list[dict]]:
+    lines = []
+    summary = []
+    head = (f"{'runner':<32} {'median':>10} {'min – max':>21} {'n':>3}  "
+            f"{'ratio':>6}  {'target':>8}  status")
+    for title, legend, rows in blocks:
+        unit = next((row.unit for row in rows), "")
+        lines.append(f"{title} [{unit}]")
+        lines.append(f"  {legend}")
+        lines.append(head)
+        for row in rows:
+            entry = {"benchmark": title, "runner": row.runner, "label": row.label,
+                     "unit": row.unit}
+            if row.skipped:
+                lines.append(f"{row.label:<32} {'–':>10} {'':>21} {0:>3}  "
+                             f"{'':>6}  {'':>8}  skipped: {row.skipped}")
+                entry["skipped"] = row.skipped
+                summary.append(entry)
+                continue
+            med = median(row.samples)
+            spread = f"{fmt(min(row.samples))} – {fmt(max(row.samples))}"
+            ratio = f"{row.ratio:.2f}" if row.ratio is not None else ""
+            status = ""
+            if row.target:
+                x = row.ratio if row.target.on == "ratio" else med
+                if x is not None:
+                    status = "met" if row.target.met(x) else "BEHIND"
+            if row.extra.get("error"):
+                status = (status + " " if status else "") + f"(then: {row.extra['error']})"
+            lines.append(f"{row.label:<32} {fmt(med):>10} {spread:>21} "
+                         f"{len(row.samples):>3}  {ratio:>6}  "
+                         f"{row.target.text() if row.target else '':>8}  {status}".rstrip())
+            entry.update(_common.summary(row.samples))
+            entry.update({"ratio": row.ratio,
+                          "target": row.target.text() if row.target else None,
+                          "target_on": row.target.on if row.target else None,
+                          "status": status or None})
+            summary.append(entry)
+        lines.append("")
+    return "\n".join(lines), summary
+
+
+def versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("autofuture", "loky", "cloudpickle", "dill", "numpy", "dask", "distributed",
+                 "parsl"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def missing_peers(runners: list[str]) -> dict[str, str]:
+    """Runners whose package is not installed, with the reason shown in the table."""
+    needs = {"dask-processes": "dask", "dask-distributed": "distributed", "parsl": "parsl"}
+    skip = {}
+    for r, module in needs.items():
+        if r in runners and importlib.util.find_spec(module) is None:
+            skip[r] = f"{module} is not installed (pip install -e '.[bench]')"
+    return skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="one round, fewer repetitions (about 3 minutes)")
+    parser.add_argument("--only", default="noop,latency,dag,cpu,arrays,driver,scale",
+                        help="comma-separated benchmarks (default: all)")
+    parser.add_argument("--runners", default=",".join(["autofuture", *ALL_PEERS]),
+                        help="comma-separated runners (default: autofuture and all peers)")
+    parser.add_argument("--json", help=f"result file (default benchmarks/results/{NAME}.json)")
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    selected = [b.strip() for b in args.only.split(",") if b.strip()]
+    runners = [r.strip() for r in args.runners.split(",") if r.strip()]
+    unknown = [r for r in runners if r not in LABELS] + [
+        b for b in selected
+        if b not in ("noop", "latency", "dag", "cpu", "arrays", "driver", "scale")]
+    if unknown:
+        parser.error(f"unknown: {', '.join(unknown)}")
+    skip = missing_peers(runners)
+    runners = [r for r in runners if r not in skip]
+
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    cpu = (0, 0, 0.0)
+    if "cpu" in selected:
+        cpu = calibrate_cpu()
+        print(f"  cpu: {cpu[0]:,} iterations per task, {cpu[2] * 1e3:.1f} ms here",
+              file=sys.stderr)
+    records, errors, walls = run_all(selected, runners, settings, cpu[:2])
+    blocks = build_rows(records, errors, runners, skip)
+    table, summary = render(blocks)
+    elapsed = time.perf_counter() - started
+
+    header = (f"autofuture benchmark suite ({'quick' if args.quick else 'full'}): "
+              f"{WORKERS} workers, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+              f"load average {load_before[0]:.1f} at the start, "
+              f"{os.getloadavg()[0]:.1f} at the end; medians")
+    print(header)
+    print()
+    print(table.rstrip())
+    print()
+    print(f"{elapsed:.0f} s in all")
+
+    target = _common.write_json(args.json, NAME, {
+        "mode": "quick" if args.quick else "full",
+        "settings": settings.__dict__,
+        "workers": WORKERS,
+        "versions": versions(),
+        "load_average_before": load_before,
+        "cpu_calibration": {"iterations": cpu[0], "checksum": cpu[1],
+                            "seconds_per_call": cpu[2]},
+        "seconds": elapsed,
+        "rows": summary,
+        "records": records,
+        "errors": errors,
+        "process_wall_seconds": {r: _common.summary(w) for r, w in walls.items()},
+        "table": header + "\n\n" + table.rstrip() + "\n",
+    })
+    print(f"wrote {target}")
+    failed_af = {case: errs["autofuture"] for case, errs in errors.items()
+                 if "autofuture" in errs}
+    for case, error in failed_af.items():
+        print(f"autofuture failed on {case}: {error}", file=sys.stderr)
+    return 1 if failed_af else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
