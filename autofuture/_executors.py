@@ -27,6 +27,7 @@ class Serial:
     name = "serial"
     workers = 1
     inline = True
+    in_process = True
 
     def submit(self, payloads):
         future = concurrent.futures.Future()
@@ -39,6 +40,7 @@ class Serial:
 
 class _PoolAdapter:
     inline = False
+    in_process = False  # True when tasks run in this process and share its memory
 
     def __init__(self, pool, workers: int, capture: str):
         self.pool = pool
@@ -56,6 +58,7 @@ class Thread(_PoolAdapter):
     """Tasks on threads of this process; their output is captured per thread."""
 
     name = "thread"
+    in_process = True
 
     def __init__(self, workers: int):
         self._saved = sys.stdout, sys.stderr
@@ -172,6 +175,7 @@ class Foreign(_PoolAdapter):
             self._saved = sys.stdout, sys.stderr
             sys.stdout = _worker.ThreadLocalStreams(sys.stdout, 1)
             sys.stderr = _worker.ThreadLocalStreams(sys.stderr, 2)
+        self.in_process = in_process
         count = getattr(pool, "_max_workers", None) or workers
         super().__init__(pool, count, capture="thread" if in_process else "process")
 

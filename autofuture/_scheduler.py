@@ -416,7 +416,9 @@ class Scheduler:
         self.in_flight += 1
         if self.observers:
             self._emit({"event": "send", "ids": [entry.number for entry in batch],
-                        "bytes": sum(len(task[2]) for task in message[2])
+                        "bytes": sum(len(task[2][0]) + sum(memoryview(b).nbytes
+                                                           for b in task[2][1])
+                                     for task in message[2])
                         + sum(map(len, message[1])),
                         "time": time.time()})
         if self.executor.inline:
@@ -454,8 +456,7 @@ class Scheduler:
                         except Exception as exc:
                             function_errors[id(fn)] = exc
                             raise
-                    entry.sent = (serialized[id(fn)],
-                                  _serialize.dumps((entry.args, entry.kwargs)))
+                    entry.sent = (serialized[id(fn)], self._task_payload(entry))
                 except Exception as exc:
                     self._finish(entry, failure=(_serialization_error(entry, exc), (), None))
                     continue
@@ -472,6 +473,17 @@ class Scheduler:
         context = (os.getcwd(), dict(os.environ), list(sys.path), list(sys.argv))
         return sendable, (context, function_payloads, tasks)
 
+    def _task_payload(self, entry: Entry) -> tuple[bytes, list]:
+        """An entry's (args, kwargs), with large buffers out of band for other processes.
+
+        Threads of this process get copies instead: a task's inputs are values
+        captured at the call, never the workflow's own arrays.
+        """
+        payload, buffers = _serialize.dumps_split((entry.args, entry.kwargs))
+        if getattr(self.executor, "in_process", False):
+            buffers = [bytearray(buffer) for buffer in buffers]
+        return payload, buffers
+
     def _receive(self, message) -> None:
         batch, done = message
         self.in_flight -= 1
@@ -487,10 +499,10 @@ class Scheduler:
             if self.observers:
                 self._emit({"event": "end", "id": entry.number, "start": timing[0],
                             "end": timing[1], "worker": timing[2], "ok": ok,
-                            "bytes": len(payload) if ok else 0})
+                            "bytes": _size(payload) if ok else 0})
             if ok:
                 try:
-                    value = _serialize.loads(payload)
+                    value = _serialize.loads(*payload)
                 except Exception as exc:
                     self._finish(entry, failure=(exc, (), exc.__traceback__))
                     continue
@@ -738,6 +750,11 @@ def _changes_context(entry: Entry) -> bool:
         return True
     first = entry.args[0] if entry.args else None
     return any(first is context for context in contexts)
+
+
+def _size(payload) -> int:
+    data, buffers = payload
+    return len(data) + sum(memoryview(buffer).nbytes for buffer in buffers)
 
 
 def _task_numbers(futures) -> set:

@@ -53,24 +53,36 @@ def _pickler_class():
 
 
 def dumps(obj) -> bytes:
+    return dumps_split(obj, out_of_band=False)[0]
+
+
+def dumps_split(obj, out_of_band: bool = True) -> tuple[bytes, list]:
+    """(payload, buffers): large buffers (numpy arrays) stay out of the payload.
+
+    The buffers are views of the objects' memory, not copies: whoever sends
+    them (loky, MPI) copies them once on the way, where an in-band pickle
+    would copy them into the payload first.
+    """
+    buffers: list = []
     try:
-        buffer = io.BytesIO()
-        buffer.write(_CLOUD)
-        _pickler_class()(buffer, protocol=PROTOCOL).dump(obj)
-        return buffer.getvalue()
+        stream = io.BytesIO()
+        stream.write(_CLOUD)
+        callback = buffers.append if out_of_band else None
+        _pickler_class()(stream, protocol=PROTOCOL, buffer_callback=callback).dump(obj)
+        return stream.getvalue(), buffers
     except Exception as first:
         try:
             import dill
 
-            return _DILL + dill.dumps(obj, protocol=PROTOCOL, recurse=True)
+            return _DILL + dill.dumps(obj, protocol=PROTOCOL, recurse=True), []
         except Exception:
             raise first from None
 
 
-def loads(data: bytes):
-    tag, body = data[:1], data[1:]
+def loads(data: bytes, buffers=()):
+    tag, body = data[:1], memoryview(data)[1:]
     if tag == _CLOUD:
-        return pickle.loads(body)
+        return pickle.loads(body, buffers=buffers)
     if tag == _DILL:
         import dill
 

@@ -162,7 +162,7 @@ def _run_one(fn, args, kwargs, capture: str, worker: str):
         except BaseException as exc:  # noqa: BLE001 - a task error, raised in program order
             return (False, error_info(exc), chunks, (start, time.time(), worker))
         try:
-            data = _serialize.dumps(value)
+            data = _serialize.dumps_split(value, out_of_band=capture == "process")
         except Exception as exc:
             text = error_info(exc, frames=[])[4]
             info = (None, "SerializationError",
@@ -177,10 +177,10 @@ def _run_one(fn, args, kwargs, capture: str, worker: str):
             ThreadLocalStreams.local.chunks = None
 
 
-def _load(payload: bytes, what: str):
+def _load(payload: bytes, what: str, buffers=()):
     """(value, None), or (None, failed result) when the payload cannot be read here."""
     try:
-        return _serialize.loads(payload), None
+        return _serialize.loads(payload, buffers), None
     except BaseException as exc:  # noqa: BLE001 - reported to the workflow
         info = error_info(exc, frames=[], prefix=f"while deserializing the task's {what}:\n")
         return None, (False, info, [], (time.time(), time.time(), ""))
@@ -208,7 +208,8 @@ def run_batch(message, capture: str = "process") -> list[tuple]:
 
     ``message`` is (context, function payloads, tasks): the workflow's
     cwd/env/sys.path/argv, each distinct function once, and each task as
-    (function index, task number, serialized (args, kwargs)).
+    (function index, task number, (serialized (args, kwargs), out-of-band buffers)).
+    A result's value is likewise (payload, buffers).
     """
     context, function_payloads, tasks = message
     _apply_context(context)
@@ -216,10 +217,10 @@ def run_batch(message, capture: str = "process") -> list[tuple]:
     slots = capture == "process"
     functions: dict[int, tuple] = {}
     results = []
-    for index, number, payload in tasks:
+    for index, number, (payload, buffers) in tasks:
         if slots:
             _mark_running(number)
-        task, failed = _load(payload, "arguments")
+        task, failed = _load(payload, "arguments", buffers)
         if failed is None:
             args, kwargs = task
             if index not in functions:
