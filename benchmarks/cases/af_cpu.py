@@ -5,7 +5,7 @@
 
 burn() is the same function as in peers.py (the suite picks ITERATIONS so that
 one call takes about 25 ms here, and computes CHECKSUM, the sum of the
-results, serially). After a warm-up of two tasks, each repetition times the
+results, serially). After a warm-up of two full-size tasks, each repetition times the
 TASKS calls through their checked sum, as a ``BENCH {json}`` line on stderr;
 the suite divides the serial time by it to get the speedup.
 """
@@ -27,7 +27,7 @@ def burn(seed: int, iterations: int) -> int:
     return x
 
 
-warm = [burn(seed, 1000) for seed in range(2)]
+warm = [burn(seed, ITERATIONS) for seed in range(2)]
 if len(warm) != 2 or min(warm) < 0:
     raise SystemExit("the warm-up tasks returned wrong results")
 

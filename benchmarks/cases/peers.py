@@ -172,7 +172,7 @@ class SubmitRunner:
 
     def cpu(self, tasks: int, iterations: int, checksum: int, repeat: int, **opts: float) -> None:
         ex = self.executor
-        warm = [ex.submit(burn, seed, 1000) for seed in range(2)]
+        warm = [ex.submit(burn, seed, iterations) for seed in range(2)]
         if len([f.result() for f in warm]) != 2:
             raise SystemExit("the warm-up tasks returned wrong results")
         for _ in repetitions(repeat, **opts):
@@ -227,7 +227,7 @@ class SerialRunner:
     """Plain calls, one after the other: the baseline the CPU-bound speedup is taken over."""
 
     def cpu(self, tasks: int, iterations: int, checksum: int, repeat: int, **opts: float) -> None:
-        burn(0, 1000)
+        burn(0, iterations)
         for _ in repetitions(repeat, **opts):
             start = time.perf_counter()
             total = sum(burn(seed, iterations) for seed in range(tasks))
@@ -315,7 +315,7 @@ class DaskRunner:
 
     def cpu(self, tasks: int, iterations: int, checksum: int, repeat: int, **opts: float) -> None:
         delayed = self.dask.delayed
-        self.compute(*[delayed(burn)(seed, 1000) for seed in range(2)])
+        self.compute(*[delayed(burn)(seed, iterations) for seed in range(2)])
         for _ in repetitions(repeat, **opts):
             start = time.perf_counter()
             total = sum(self.compute(*[delayed(burn)(seed, iterations) for seed in range(tasks)]))
@@ -430,7 +430,7 @@ class ParslRunner:
             report("dag", leaves=leaves, seconds=elapsed)
 
     def cpu(self, tasks: int, iterations: int, checksum: int, repeat: int, **opts: float) -> None:
-        [f.result() for f in [self.burn_app(seed, 1000) for seed in range(2)]]
+        [f.result() for f in [self.burn_app(seed, iterations) for seed in range(2)]]
         for _ in repetitions(repeat, **opts):
             start = time.perf_counter()
             futures = [self.burn_app(seed, iterations) for seed in range(tasks)]
