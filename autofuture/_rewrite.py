@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 5
+SCHEMA = 6
 
 RUNTIME = "__af__"
 RUNTIME_MODULE = "autofuture._runtime"
@@ -186,6 +186,7 @@ class _Rewriter:
     def __init__(self, workflow_names):
         self.workflow_names = workflow_names
         self.temp_count = 0
+        self.comprehension_iterable = 0  # inside one, no walrus may be generated
 
     def temp(self) -> str:
         self.temp_count += 1
@@ -343,8 +344,10 @@ class _Rewriter:
         return [ast.copy_location(ast.Assert(test=self.strict(node.test), msg=msg), node)]
 
     def stmt_Return(self, node):
-        value = None if node.value is None else self.expr(node.value)
-        return [ast.copy_location(ast.Return(value=value), node)]
+        # Only workflow functions' returns are rewritten (other bodies are left alone).
+        value = _const(None) if node.value is None else self.expr(node.value)
+        call = _at(_runtime_call("workflow_return", [value]), node)
+        return [ast.copy_location(ast.Return(value=call), node)]
 
     def stmt_Import(self, node):
         return [self.barrier(node), node]
@@ -367,7 +370,12 @@ class _Rewriter:
     def stmt_FunctionDef(self, node):
         if not is_workflow(node, self.workflow_names):
             return [node]
-        new = ast.FunctionDef(name=node.name, args=node.args, body=self.block(node.body),
+        # Leaving it, an ordinary caller gets values and the work done (see
+        # __af__.workflow_return); falling off the end returns through it too.
+        end = _at(ast.Return(value=_runtime_call("workflow_return", [_const(None)])),
+                  node.body[-1], end=True)
+        new = ast.FunctionDef(name=node.name, args=node.args,
+                              body=self.block(node.body) + [end],
                               decorator_list=node.decorator_list, returns=node.returns,
                               type_comment=node.type_comment)
         if hasattr(node, "type_params"):
@@ -470,8 +478,21 @@ class _Rewriter:
             return node
         if len(node.ops) == 1:
             return _runtime_call("op", [_const(CMPOPS[type(node.ops[0])]), *operands])
-        ops = tuple(CMPOPS[type(op)] for op in node.ops)
-        return _runtime_call("compare", [_const(ops), *operands])
+        if self.comprehension_iterable:
+            # No walrus allowed here: every operand is evaluated (documented).
+            ops = tuple(CMPOPS[type(op)] for op in node.ops)
+            return _runtime_call("compare", [_const(ops), *operands])
+        # a < b < c: `a < (t := b)` is tested, and only if true is c evaluated,
+        # as Python does; b is evaluated once.
+        tests, left = [], operands[0]
+        for op, right in zip(node.ops, operands[1:], strict=True):
+            if len(tests) < len(node.ops) - 1:
+                temp = self.temp()
+                right = _at(ast.NamedExpr(target=_name(temp, ast.Store()), value=right), right)
+            tests.append(_runtime_call("op", [_const(CMPOPS[type(op)]), left, right]))
+            left = _name(temp) if len(tests) < len(node.ops) else None
+        values = [_at(_runtime_call("value", [test]), node) for test in tests[:-1]]
+        return ast.BoolOp(op=ast.And(), values=values + [tests[-1]])
 
     def expr_BoolOp(self, node):
         # Every operand but the last is tested, so it needs its value; the
@@ -529,7 +550,12 @@ class _Rewriter:
 
     def comprehension(self, gen: ast.comprehension) -> ast.comprehension:
         target = _unstarred(gen.target) if _simple_target(gen.target) else gen.target
-        return ast.comprehension(target=target, iter=self.iterate(gen.iter, gen.target),
+        self.comprehension_iterable += 1
+        try:
+            iterable = self.iterate(gen.iter, gen.target)
+        finally:
+            self.comprehension_iterable -= 1
+        return ast.comprehension(target=target, iter=iterable,
                                  ifs=[self.strict(test) for test in gen.ifs],
                                  is_async=gen.is_async)
 

@@ -148,6 +148,20 @@ def caught() -> None:
     del exc.__autofuture_tb__
 
 
+def workflow_return(result):
+    """What a workflow function returns: futures to futurized callers (which go on
+    without waiting); to ordinary code, values, once everything it started has run."""
+    caller = sys._getframe(2).f_code
+    if caller is _CALL_CODE:
+        return result
+    barrier()
+    if isinstance(result, Future):
+        return current().wait_value(result)
+    if isinstance(result, _CONTAINERS):
+        return _resolve_now(result)
+    return result
+
+
 def iterate(obj, shape=None):
     """What a ``for`` loop or comprehension iterates over."""
     if isinstance(obj, Future):
@@ -191,6 +205,9 @@ def method(obj, name: str, /, *args, **kwargs):
     return call(_getattr(obj, name), *args, **kwargs)
 
 
+_CALL_CODE = call.__code__
+
+
 def _call_value(fn, *args, **kwargs):
     return fn(*args, **kwargs)
 
@@ -214,6 +231,7 @@ def _local(fn, args, kwargs):
             return fn(*args, **kwargs)
     elif fn is len and len(args) == 1 and isinstance(args[0], Future) \
             and args[0]._af_arity is not None:
+        _read(_check_arity(args[0]), (args[0],))  # a result of another length fails in turn
         return args[0]._af_arity
     if _dispatch.is_pure(fn):
         return _read(fn, args, kwargs)

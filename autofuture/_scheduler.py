@@ -372,8 +372,13 @@ class Scheduler:
     def _open_executor(self) -> None:
         from . import _executors
 
-        self.executor = _executors.create(self.options.executor, self.options.workers,
-                                          live_output=self.options.task_output == "live")
+        try:
+            self.executor = _executors.create(self.options.executor, self.options.workers,
+                                              live_output=self.options.task_output == "live")
+        except Exception as exc:
+            raise _executors.ExecutorError(
+                f"--executor {self.options.executor}: could not start it: "
+                f"{type(exc).__name__}: {exc}") from exc
 
     def _dispatch(self, force: bool = False) -> None:
         """Hand ready tasks to the executor, a batch per message, two messages per worker.
@@ -590,7 +595,7 @@ class Scheduler:
                 if head.deps or head.failure is not None:
                     return
                 if head.kind == TASK:
-                    if head.early and not self.executor.inline:
+                    if head.early and self.executor is not None and not self.executor.inline:
                         return  # submitted; waiting for its result
                     self._run_task_here(head)
                     if not head.finished:
