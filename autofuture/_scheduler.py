@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 
-from . import _serialize, _tb
+from . import _config, _serialize, _tb
 from ._errors import RemoteError, SerializationError, WorkerLostError
 from ._future import _UNSET, Future
 
@@ -52,14 +52,22 @@ MAX_FREE_RESENDS = 3
 class Options:
     """What the command line (or ``AUTOFUTURE_*`` variables) chose."""
 
-    def __init__(self, executor="loky", workers=None, lookahead=10_000, keep_going=False,
+    def __init__(self, executor=None, workers=None, lookahead=10_000, keep_going=False,
                  task_output="capture", retries=0):
         self.retries = retries
-        self.executor = executor
-        self.workers = workers
+        self.executor = executor or _config.env_str("EXECUTOR") or "loky"
+        self.workers = workers or _env_workers()
         self.lookahead = lookahead
         self.keep_going = keep_going
         self.task_output = task_output
+
+
+def _env_workers() -> int | None:
+    text = _config.env_str("WORKERS")
+    try:
+        return max(1, int(text)) if text else None
+    except ValueError:
+        return None
 
 
 class Entry:
