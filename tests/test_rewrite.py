@@ -194,11 +194,21 @@ COMPARISONS = [
                          ("ge", ">="), ("is", "is"), ("is-not", "is not"), ("in", "in"),
                          ("not-in", "not in"))
 ] + [
-    case("chained", "r = a < b <= c", "r = __af__.compare(('<', '<='), a, b, c)"),
+    # A chain short-circuits as in Python: each middle operand is evaluated once (a
+    # walrus temporary), every test but the last is strict, and a later operand is
+    # evaluated only when the earlier test was true.
+    case("chained", "r = a < b <= c",
+         "r = __af__.value(__af__.op('<', a, (__af_t1 := b))) and __af__.op('<=', __af_t1, c)"),
     case("chained-mixed", "r = a == b != c is not None",
-         "r = __af__.compare(('==', '!=', 'is not'), a, b, c, None)"),
+         "r = __af__.value(__af__.op('==', a, (__af_t1 := b))) and "
+         "__af__.value(__af__.op('!=', __af_t1, (__af_t2 := c))) and "
+         "__af__.op('is not', __af_t2, None)"),
     case("chained-membership", "r = a in xs not in ys",
-         "r = __af__.compare(('in', 'not in'), a, xs, ys)"),
+         "r = __af__.value(__af__.op('in', a, (__af_t1 := xs))) and "
+         "__af__.op('not in', __af_t1, ys)"),
+    case("chained-operands-rewritten", "r = f(x) < g(y) < h(z)",
+         "r = __af__.value(__af__.op('<', __af__.call(f, x), (__af_t1 := __af__.call(g, y)))) "
+         "and __af__.op('<', __af_t1, __af__.call(h, z))"),
     case("operands-rewritten", "r = f(x) is None",
          "r = __af__.op('is', __af__.call(f, x), None)"),
 ]
@@ -310,6 +320,19 @@ COMPREHENSIONS = [
          "r = __af__.call(list, (__af__.value(x) for x in __af__.iterate(xs) if __af__.value(x)))"),
     case("walrus-value-rewritten", "r = [y for x in xs if (y := f(x))]",
          "r = [y for x in __af__.iterate(xs) if __af__.value((y := __af__.call(f, x)))]"),
+    # A comprehension's condition may hold a walrus: its chains short-circuit.
+    case("chained-comparison-in-condition", "r = [x for x in xs if lo < x <= hi]",
+         "r = [x for x in __af__.iterate(xs) if "
+         "__af__.value(__af__.value(__af__.op('<', lo, (__af_t1 := x))) and "
+         "__af__.op('<=', __af_t1, hi))]"),
+    # Its iterable may not (a SyntaxError): there a chain evaluates every operand.
+    case("chained-comparison-in-iterable", "r = [x for x in (xs if lo < n <= hi else ys)]",
+         "r = [x for x in __af__.iterate(xs if "
+         "__af__.value(__af__.compare(('<', '<='), lo, n, hi)) else ys)]"),
+    case("chained-comparison-in-iterable-nested-condition",
+         "r = [x for x in [y for y in ys if lo < y < hi]]",
+         "r = [x for x in __af__.iterate([y for y in __af__.iterate(ys) if "
+         "__af__.value(__af__.compare(('<', '<'), lo, y, hi))])]"),
 ]
 
 
@@ -697,7 +720,8 @@ FUNCTIONS = [
         @autofuture.workflow
         def main(n=f(1)):
             r = __af__.call(g, n)
-            return __af__.op('+', r, 1)
+            return __af__.workflow_return(__af__.op('+', r, 1))
+            return __af__.workflow_return(None)
         """),
     case("workflow-imported-by-name", """
         from autofuture import workflow
@@ -712,6 +736,7 @@ FUNCTIONS = [
         @workflow
         def main():
             __af__.call(print, __af__.call(g, 1))
+            return __af__.workflow_return(None)
         """),
     case("workflow-imported-under-alias", """
         from autofuture import workflow as flow
@@ -726,6 +751,7 @@ FUNCTIONS = [
         @flow
         def main():
             __af__.call(print, __af__.call(g, 1))
+            return __af__.workflow_return(None)
         """),
     case("workflow-through-module-alias", """
         import autofuture as af
@@ -742,6 +768,7 @@ FUNCTIONS = [
         def main():
             for x in __af__.iterate(xs):
                 __af__.call(print, x)
+            return __af__.workflow_return(None)
         """),
     case("workflow-keeps-docstring-and-inner-functions", '''
         import autofuture
@@ -763,7 +790,8 @@ FUNCTIONS = [
 
             def helper(v):
                 return v.a + 1
-            return __af__.call(helper, __af__.call(g, 1))
+            return __af__.workflow_return(__af__.call(helper, __af__.call(g, 1)))
+            return __af__.workflow_return(None)
         '''),
     case("workflow-nested-in-workflow", """
         import autofuture
@@ -784,8 +812,31 @@ FUNCTIONS = [
 
             @autofuture.workflow
             def inner(x):
-                return __af__.op('*', __af__.call(f, x), 2)
-            return __af__.call(inner, 1)
+                return __af__.workflow_return(__af__.op('*', __af__.call(f, x), 2))
+                return __af__.workflow_return(None)
+            return __af__.workflow_return(__af__.call(inner, 1))
+            return __af__.workflow_return(None)
+        """),
+    # Every return goes through __af__.workflow_return (an ordinary caller gets values
+    # once the work ran), a bare one with None, and so does falling off the end.
+    case("workflow-bare-return", """
+        import autofuture
+
+        @autofuture.workflow
+        def main(x):
+            if x:
+                return
+            print(g(x))
+        """, """
+        __af__.barrier()
+        import autofuture
+
+        @autofuture.workflow
+        def main(x):
+            if __af__.value(x):
+                return __af__.workflow_return(None)
+            __af__.call(print, __af__.call(g, x))
+            return __af__.workflow_return(None)
         """),
     case("ordinary-function-untouched", """
         def f(x, y=g(1)):
@@ -1039,3 +1090,24 @@ match a, {"k": [b]}:
 
 def test_match_subject_holding_futures_is_matched_on_values(tmp_path):
     _same_output(tmp_path, MATCH_PROGRAM, "tuple\nlist 4\ndict\nnested\n")
+
+
+CHAINED_SHORT_CIRCUIT_PROGRAM = '''\
+# autofuture
+def low():
+    print("low")
+    return 1
+
+
+def high():
+    print("high")
+    return 2
+
+
+print(0 > low() < high())
+'''
+
+
+def test_chained_comparison_short_circuits(tmp_path):
+    # 0 > 1 is false, so Python never calls high(): neither may the rewrite.
+    _same_output(tmp_path, CHAINED_SHORT_CIRCUIT_PROGRAM, "low\nFalse\n")
