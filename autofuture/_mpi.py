@@ -1,0 +1,850 @@
+"""MPI: ``mpiexec -n N python -m autofuture script.py``; rank 0 drives, the others compute.
+
+::
+
+    rank 0                                              ranks 1..N-1: serve()
+    ──────                                              ─────────────────────
+    workflow thread: submit(message) ─┐                 mprobe(0) ─> run_batch ─> send
+                                      ├─ queue ─> isend TASKS ──────┘                │
+    communication thread: mprobe(ANY) <───────────── DONE / LOST / SKIPPED ──────────┘
+        completes the concurrent future, sends the next queued message to the freed rank
+    end of run: STOP to every rank, which answers BYE and finalizes MPI at once;
+                after an error with ranks still busy, MPI_Abort at exit
+
+All traffic is on a duplicate of ``COMM_WORLD`` (tasks may use ``COMM_WORLD``
+themselves) and uses pickle protocol 5 (``mpi4py.util.pkl5``): the large
+buffers a message carries out of band (numpy arrays) are sent from their own
+memory and received into the memory the worker's arrays then use, with no
+copy on either side. No process is spawned and no port is opened.
+
+A rank is sent at most one message while its message times are unknown or
+long, two while they are short (so it never waits for the round trip); the
+rest wait on rank 0 and go to whichever rank frees up first, so a long task
+never holds a short one hostage behind it.
+
+Failures. A task exception is an ordinary task error. A worker that ends its
+own process (``os._exit``, ``os.kill`` of itself, ``os.abort``) first tells
+rank 0 which task it was running, then waits for the end of the run: rank 0
+fails that task with ``WorkerLostError`` in program order, never uses the rank
+again, and exits non-zero even if the program catches the error. A crash
+in native code (a segfault) prints Python's fault handler dump, whose frames
+name the task and its call site; the launcher then ends every rank with a
+non-zero status. A rank killed from outside (``kill -9``, the OOM killer) is
+reported by the launcher alone: it kills every rank, rank 0 included, within
+milliseconds, before rank 0 could say anything.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import concurrent.futures
+import faulthandler
+import itertools
+import os
+import signal
+import sys
+import threading
+import time
+import types
+
+from . import _serialize, _worker
+from ._errors import WorkerLostError
+
+# Message tags on autofuture's communicator.
+TASKS, RESULT, CANCEL, STOP, WAKE, BYE = 1, 2, 3, 4, 5, 6
+
+#: A rank gets a second message while its first runs only when messages take less.
+PREFETCH_BELOW_SECONDS = 0.005
+
+#: After an error or Ctrl-C, how long busy ranks may take to finish their message
+#: before rank 0 aborts the whole job.
+CANCEL_GRACE_SECONDS = 1.0
+CTRL_C_GRACE_SECONDS = 0.2
+
+#: Before MPI_Abort, time for the launcher to forward rank 0's last output.
+ABORT_DRAIN_SECONDS = 0.25
+
+#: Environment variables that describe one process of the job, not the workflow:
+#: a worker keeps its own values when it takes on the workflow's environment.
+_PER_PROCESS_PREFIXES = ("PMI_", "PMIX_", "OMPI_", "HYDRA_", "HYDI_", "MPI_LOCAL", "PALS_",
+                         "MV2_COMM_WORLD", "PRTE_", "SLURM_PROCID", "SLURM_LOCALID",
+                         "SLURM_NODEID", "SLURM_TASK_PID", "SLURMD_NODENAME")
+_PER_PROCESS_NAMES = frozenset({"HOSTNAME", "CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
+                                "HIP_VISIBLE_DEVICES", "ZE_AFFINITY_MASK", "AUTOFUTURE_WORKER"})
+
+
+# -- the launcher, without importing mpi4py ---------------------------------------------
+
+def _env_int(*names: str) -> int | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None:
+            try:
+                return int(value)
+            except ValueError:
+                continue
+    return None
+
+
+def _slurm_step() -> bool:
+    """Inside an ``srun`` step (a batch script's own shell has SLURM_NTASKS too)."""
+    return "SLURM_PROCID" in os.environ and "SLURM_STEP_ID" in os.environ
+
+
+def world_size_hint() -> int:
+    """How many processes the MPI launcher started, from its environment; 1 if none.
+
+    Read without importing mpi4py, so plain local runs never load MPI.
+    """
+    size = _env_int("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
+    if size is None and _slurm_step():
+        size = _env_int("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS")
+    return max(size or 1, 1)
+
+
+def world_rank_hint() -> int:
+    """This process's rank according to the launcher's environment (0 if none)."""
+    rank = _env_int("OMPI_COMM_WORLD_RANK", "PMI_RANK", "MV2_COMM_WORLD_RANK")
+    if rank is None and _slurm_step():
+        rank = _env_int("SLURM_PROCID")
+    return rank or 0
+
+
+# -- the world ----------------------------------------------------------------------------
+
+class _World:
+    comm = None        # pkl5.Intracomm over a duplicate of COMM_WORLD
+    rank = 0
+    size = 1
+    multiple = True    # MPI_THREAD_MULTIPLE: rank 0's two threads may call MPI at once
+    executor = None    # rank 0's MPIExecutor, once a task ran
+    released = False   # rank 0 told every worker to stop
+    abort_status = 0   # rank 0 aborts the job at exit with this status
+    exit_status = 0    # rank 0 exits with this status (a rank was lost, the program went on)
+
+
+_world = _World()
+
+
+def launch(executor: str | None) -> int | None:
+    """Called by ``python -m autofuture`` under a launcher with more than one process.
+
+    Returns the exit status for ranks 1..N-1 (which serve tasks, or leave at
+    once when another executor was asked for) and None on rank 0, which runs
+    the workflow.
+    """
+    if executor not in (None, "mpi"):
+        return 0 if world_rank_hint() > 0 else None
+    rank = start()
+    if rank is None:
+        return 1
+    if rank > 0:
+        return serve()
+    return None
+
+
+def start() -> int | None:
+    """Initialize MPI and autofuture's communicator; this process's rank, None if alone."""
+    from mpi4py import MPI
+    from mpi4py.util import pkl5
+
+    world = MPI.COMM_WORLD
+    if world.Get_size() == 1:
+        if world_rank_hint() == 0:
+            library = MPI.Get_library_version().splitlines()[0].strip()
+            print(f"autofuture: the launcher started {world_size_hint()} processes, but MPI sees "
+                  "each one alone (COMM_WORLD has size 1): mpi4py was built against another MPI "
+                  f"library ({library}) than the launcher's. Use that library's mpiexec, or "
+                  "rebuild mpi4py against the launcher's MPI (see docs/mpi.md).", file=sys.stderr)
+        return None
+    _world.comm = pkl5.Intracomm(world.Dup())
+    _world.comm.Set_name("autofuture")
+    _world.rank = world.Get_rank()
+    _world.size = world.Get_size()
+    _world.multiple = MPI.Query_thread() >= MPI.THREAD_MULTIPLE
+    if _world.rank == 0:
+        # Registered before the script runs, so it runs after the script's own handlers.
+        atexit.register(_at_exit)
+    return _world.rank
+
+
+def create(workers: int | None):
+    """The executor for ``--executor mpi``: MPI ranks, or loky when there is only one rank."""
+    if _world.comm is None or _world.size < 2:
+        from . import _executors
+
+        print("autofuture: --executor mpi needs more than one MPI process (run "
+              "mpiexec -n N python -m autofuture ... with N >= 2); using loky instead",
+              file=sys.stderr)
+        return _executors.Loky(workers or _executors.default_workers())
+    return MPIExecutor()
+
+
+def _at_exit() -> None:
+    executor = _world.executor
+    if executor is not None:
+        executor.shutdown(cancel=True)
+    _flush()
+    from mpi4py import MPI
+
+    if _world.abort_status:
+        _abort(_world.abort_status)
+    _release()
+    if _world.exit_status:
+        MPI.Finalize()
+        _exit_finalized(_world.exit_status)
+
+
+def _release() -> None:
+    """Tell every worker rank to leave serve(), and wait until each has said goodbye.
+
+    A rank finalizes MPI as soon as it has answered, long before rank 0 gets
+    to exit: the launcher kills every process that has not finalized MPI yet
+    when one exits with a non-zero status, as rank 0 does after an error.
+    """
+    if _world.released or _world.comm is None:
+        return
+    _world.released = True
+    comm = _world.comm
+    ranks = range(1, _world.size)
+    for request in [comm.isend(None, rank, STOP) for rank in ranks]:
+        request.wait()
+    waiting = set(ranks)
+    deadline = time.monotonic() + 30
+    while waiting:
+        for rank in list(waiting):
+            if comm.Iprobe(rank, BYE):
+                comm.recv(None, rank, BYE)  # every part of the message, or MPI waits for it
+                waiting.discard(rank)
+        if waiting and time.monotonic() > deadline:
+            print(f"autofuture: MPI ranks {sorted(waiting)} did not stop; aborting the job",
+                  file=sys.stderr)
+            _abort(1)
+        time.sleep(0.0005 if waiting else 0)
+
+
+def _abort(status: int) -> None:
+    """End every rank of the job now (ranks still run tasks), with ``status``."""
+    from mpi4py import MPI
+
+    _flush()
+    # The launcher forwards what rank 0 wrote through a pipe it drains in its own
+    # time, and an abort can overtake it: give it a moment, or the traceback is cut.
+    time.sleep(ABORT_DRAIN_SECONDS)
+    MPI.COMM_WORLD.Abort(status)
+
+
+def _exit_finalized(status: int) -> None:
+    """End a process that has finalized MPI without returning to Python.
+
+    Through libc's exit, which runs the C libraries' exit handlers: MPICH's
+    launcher takes a bare ``_exit`` after MPI_Finalize for a crash, and kills
+    every other process of the job.
+    """
+    _flush()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).exit(status)
+    except (OSError, AttributeError, TypeError):
+        pass
+    _real.get("_exit", os._exit)(status)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+# -- rank 0 --------------------------------------------------------------------------------
+
+class _Message:
+    __slots__ = ("id", "future", "labels", "message", "rank", "request")
+
+    def __init__(self, ident, future, labels, message):
+        self.id = ident
+        self.future = future
+        self.labels = labels
+        self.message = message
+        self.rank = None
+        self.request = None
+
+
+class MPIExecutor:
+    """Rank 0's adapter: messages go to worker ranks over autofuture's communicator."""
+
+    name = "mpi"
+    inline = False
+
+    def __init__(self):
+        if _world.comm is None or _world.rank != 0 or _world.size < 2:
+            raise RuntimeError("the mpi executor runs on rank 0 of python -m autofuture "
+                               "under mpiexec with more than one process")
+        self.capture = "process"
+        self._comm = _world.comm
+        self._ranks = list(range(1, _world.size))
+        self._load = dict.fromkeys(self._ranks, 0)
+        self._free = collections.deque(self._ranks)  # ranks with load 0 (entries may be stale)
+        self._half = collections.deque()             # ranks with load 1 (entries may be stale)
+        self._queue: collections.deque = collections.deque()
+        self._sent: dict[int, _Message] = {}
+        self._lost: dict[int, str] = {}
+        self._orphans: list = []  # sends to a lost rank, which turns them down before it stops
+        self._ids = itertools.count()
+        self._message_seconds = None
+        self._broken = None
+        self._closing = False
+        self._abandon = False
+        self._shut = False
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        # Under MPI_THREAD_SERIALIZED, one lock around every MPI call, and polling.
+        self._mpi_lock = threading.Lock() if not _world.multiple else None
+        self._thread = threading.Thread(target=self._receive_loop, name="autofuture-mpi",
+                                        daemon=True)
+        self._thread.start()
+        _world.executor = self
+
+    @property
+    def workers(self) -> int:
+        return max(1, len(self._ranks) - len(self._lost))
+
+    # -- the workflow thread --------------------------------------------------------------
+
+    def submit(self, message, labels=None):
+        """Send ``message`` to a free rank, or queue it; the future's result is run_batch's."""
+        if labels is None:
+            labels = _caller_labels(len(message[2]))
+        future = concurrent.futures.Future()
+        with self._lock:
+            if self._broken is not None:
+                raise WorkerLostError(self._broken)
+            if len(self._lost) == len(self._ranks):
+                future.set_result(_failed_results(labels, "not run: " + self._lost_text()))
+                return future
+            self._queue.append(_Message(next(self._ids), future, labels, message))
+            failed = self._pump()
+        _fail(failed, self._broken)
+        return future
+
+    def _pump(self) -> list:
+        """Send queued messages to ranks with room (lock held); messages that failed to go."""
+        depth = 2 if (self._message_seconds is not None
+                      and self._message_seconds < PREFETCH_BELOW_SECONDS) else 1
+        failed = []
+        while self._queue:
+            rank = self._pick(depth)
+            if rank is None:
+                break
+            item = self._queue.popleft()
+            try:
+                header = (item.id, item.labels, self.capture, item.message)
+                if self._mpi_lock is None:
+                    item.request = self._comm.isend(header, rank, TASKS)
+                else:
+                    with self._mpi_lock:
+                        item.request = self._comm.isend(header, rank, TASKS)
+            except Exception as exc:
+                self._broken = f"sending a task to MPI rank {rank} failed: {exc}"
+                failed.append(item)
+                failed.extend(self._queue)
+                self._queue.clear()
+                break
+            item.rank = rank
+            self._sent[item.id] = item
+            self._set_load(rank, self._load[rank] + 1)
+        if self._sent:
+            self._changed.notify_all()
+        return failed
+
+    def _pick(self, depth: int):
+        for pool, load in ((self._free, 0), (self._half, 1)):
+            if load >= depth:
+                break
+            while pool:
+                rank = pool.popleft()
+                if self._load[rank] == load and rank not in self._lost:
+                    return rank
+        return None
+
+    def _set_load(self, rank: int, load: int) -> None:
+        self._load[rank] = load
+        if load == 0:
+            self._free.append(rank)
+        elif load == 1:
+            self._half.append(rank)
+
+    # -- the communication thread --------------------------------------------------------
+
+    def _receive_loop(self) -> None:
+        from mpi4py import MPI
+
+        status = MPI.Status()
+        try:
+            while True:
+                with self._lock:
+                    while not self._sent and not self._closing:
+                        self._changed.wait()
+                    if self._closing and not self._sent and not self._abandon:
+                        return
+                if self._mpi_lock is None:
+                    message = self._comm.mprobe(MPI.ANY_SOURCE, MPI.ANY_TAG, status)
+                    reply = message.recv()
+                else:
+                    reply = self._poll(status)
+                source = status.Get_source()
+                if source == 0:  # WAKE: shutdown gave up on busy ranks
+                    return
+                self._handle(source, reply)
+        except BaseException as exc:  # noqa: BLE001 - every waiter must hear of it
+            with self._lock:
+                self._broken = (f"rank 0's MPI communication failed ({type(exc).__name__}: "
+                                f"{exc}); the run cannot go on")
+                failed = list(self._sent.values()) + list(self._queue)
+                self._sent.clear()
+                self._queue.clear()
+                self._changed.notify_all()
+            _fail(failed, self._broken)
+
+    def _poll(self, status):
+        """MPI_THREAD_SERIALIZED: probe under the lock, sleeping briefly between probes."""
+        from mpi4py import MPI
+
+        while True:
+            with self._mpi_lock:
+                message = self._comm.improbe(MPI.ANY_SOURCE, MPI.ANY_TAG, status)
+                if message is not None:
+                    return message.recv()
+            time.sleep(0.0001)
+
+    def _handle(self, source: int, reply) -> None:
+        kind, ident = reply[0], reply[1]
+        done = None
+        with self._lock:
+            if source in self._lost:
+                return  # a parked rank turning down a message it was sent before it was lost
+            if kind == "lost":
+                done = self._rank_lost(source, reply)
+            else:
+                item = self._sent.pop(ident, None)
+                if item is None:
+                    return
+                self._set_load(source, self._load[source] - 1)
+                if kind == "done":
+                    results = reply[2]
+                    seconds = sum(timing[1] - timing[0] for _, _, _, timing in results)
+                    previous = self._message_seconds
+                    self._message_seconds = (seconds if previous is None
+                                             else 0.7 * previous + 0.3 * seconds)
+                    done = (item, results)
+                else:  # "skipped": the rank was told to cancel
+                    done = (item, None)
+            failed = self._pump()
+            self._changed.notify_all()
+        _fail(failed, self._broken)
+        if done is not None:
+            item, results = done
+            _wait_quietly(item.request)
+            if results is None:
+                item.future.cancel()
+            else:
+                item.future.set_result(results)
+
+    def _rank_lost(self, rank: int, reply):
+        """A worker ended its own process inside a task (lock held)."""
+        _, ident, index, completed, output, frames, how, host = reply
+        item = self._sent.pop(ident, None) if ident is not None else None
+        label = None
+        if item is not None and index is not None and index < len(item.labels):
+            label = item.labels[index]
+        where = f"MPI rank {rank} ({host})"
+        self._lost[rank] = (f"{where} was lost while running task {label}: {how}"
+                            if label else f"{where} was lost: {how}")
+        # Messages the rank was sent but never started go to the other ranks.
+        for other in sorted((m for m in self._sent.values() if m.rank == rank),
+                            key=lambda m: m.id, reverse=True):
+            del self._sent[other.id]
+            self._orphans.append(other.request)
+            other.rank = other.request = None
+            self._queue.appendleft(other)
+        if len(self._lost) == len(self._ranks):
+            why = "not run: " + self._lost_text()
+            for queued in self._queue:
+                queued.future.set_result(_failed_results(queued.labels, why))
+            self._queue.clear()
+        if item is None:
+            return None
+        message = (f"{self._lost[rank]}. A lost MPI rank cannot be replaced: the run "
+                   "ends with a non-zero status.")
+        if index is None:
+            return item, _failed_results(item.labels, message, frames, output)
+        results = list(completed) + _failed_results([label], message, frames, output)
+        context, function_payloads, tasks = item.message
+        if len(results) < len(tasks):
+            # The tasks after it never ran: another rank runs them, and the whole
+            # message's future completes with both parts.
+            rest = _Message(next(self._ids), concurrent.futures.Future(),
+                            item.labels[len(results):],
+                            (context, function_payloads, tasks[len(results):]))
+            rest.future.add_done_callback(lambda done: _join(item.future, results, done))
+            self._orphans.append(item.request)
+            self._queue.appendleft(rest)
+            if len(self._lost) == len(self._ranks):
+                self._queue.popleft()
+                rest.future.set_result(_failed_results(rest.labels,
+                                                       "not run: " + self._lost_text()))
+            return None
+        return item, results
+
+    def _lost_text(self) -> str:
+        return "; ".join(self._lost[rank] for rank in sorted(self._lost))
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def shutdown(self, cancel: bool = False) -> None:
+        if self._shut:
+            return
+        self._shut = True
+        status = 130 if isinstance(sys.exc_info()[1], KeyboardInterrupt) else 1
+        with self._lock:
+            self._closing = True
+            dropped = list(self._queue) if cancel else []
+            if cancel:
+                self._queue.clear()
+            busy = [rank for rank in self._ranks if self._load[rank] and rank not in self._lost]
+            self._changed.notify_all()
+        for item in dropped:
+            item.future.cancel()
+        if cancel and busy:
+            self._send_all(CANCEL, busy)
+        # Ctrl-C: whoever pressed it wants out, not the last results.
+        grace = CANCEL_GRACE_SECONDS if status != 130 else CTRL_C_GRACE_SECONDS
+        deadline = time.monotonic() + grace if cancel else None
+        try:
+            with self._lock:
+                while self._sent and self._broken is None:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        break
+                    self._changed.wait(left)
+        except KeyboardInterrupt:
+            status = 130
+        with self._lock:
+            stuck = bool(self._sent) or self._broken is not None
+            self._abandon = stuck
+        if stuck:
+            # Ranks still run tasks: the job ends with MPI_Abort once rank 0 has said why.
+            _world.abort_status = _world.abort_status or status
+            if self._thread.is_alive() and self._broken is None:
+                self._wake()
+        self._thread.join(timeout=5)
+        if not cancel and self._lost:
+            _flush()
+            print(f"autofuture: {self._lost_text()}; the run ends with a non-zero status",
+                  file=sys.stderr)
+            _world.exit_status = 1
+        if not stuck:
+            _release()
+            for request in self._orphans:
+                _wait_quietly(request)
+        _world.executor = None
+
+    def _wake(self) -> None:
+        if self._mpi_lock is None:
+            self._comm.isend(None, 0, WAKE).wait()
+        else:
+            with self._mpi_lock:
+                request = self._comm.isend(None, 0, WAKE)
+            request.wait()
+
+    def _send_all(self, tag: int, ranks) -> None:
+        requests = []
+        for rank in ranks:
+            if self._mpi_lock is None:
+                requests.append(self._comm.isend(None, rank, tag))
+            else:
+                with self._mpi_lock:
+                    requests.append(self._comm.isend(None, rank, tag))
+        for request in requests:
+            _wait_quietly(request)
+
+
+def _wait_quietly(request) -> None:
+    if request is not None:
+        try:
+            request.wait()
+        except Exception:
+            pass
+
+
+def _fail(items, why=None) -> None:
+    for item in items:
+        if not item.future.done():
+            item.future.set_exception(WorkerLostError(why or "the MPI executor is broken"))
+
+
+def _join(future, head: list, rest) -> None:
+    """Complete a message's future from its first part and the part that ran elsewhere."""
+    if rest.cancelled():
+        future.cancel()
+    elif rest.exception() is not None:
+        future.set_exception(rest.exception())
+    else:
+        future.set_result(head + rest.result())
+
+
+def _caller_labels(count: int):
+    """The labels of the batch being sent, read from the scheduler's ``_send`` frame.
+
+    A stopgap until the scheduler passes them (``submit(message, labels)``);
+    only used to name a task when its rank is lost.
+    """
+    try:
+        batch = sys._getframe(2).f_locals.get("batch")
+        labels = [entry.label for entry in batch]
+    except Exception:
+        return ["a task"] * count
+    return labels if len(labels) == count else ["a task"] * count
+
+
+def _failed_results(labels, message: str, frames=(), output=()) -> list:
+    """One failed run_batch result per label, each a WorkerLostError."""
+    exc = WorkerLostError(message)
+    info = (_serialize.dumps(exc), "WorkerLostError", message, list(frames),
+            f"autofuture.WorkerLostError: {message}\n")
+    now = time.time()
+    return [(False, info, list(output) if i == 0 else [], (now, now, "mpi"))
+            for i in range(len(labels))]
+
+
+# -- ranks 1..N-1 --------------------------------------------------------------------------
+
+class _Serving:
+    pid = None
+    ident = None        # the message being run, and its labels
+    labels = None
+    lost = False        # a task ended this process; it only waits for the end of the run
+
+
+_serving = _Serving()
+_real = {}
+
+
+def serve() -> int:
+    """Run the messages rank 0 sends until it says stop; the exit status of this rank.
+
+    Never imports the user's script or a marked module: task functions arrive
+    by value.
+    """
+    from mpi4py import MPI
+
+    comm = _world.comm
+    _worker.init_worker()
+    os.environ["AUTOFUTURE_WORKER"] = "1"
+    _serving.pid = os.getpid()
+    try:
+        faulthandler.enable(file=sys.__stderr__, all_threads=False)
+    except (AttributeError, ValueError, OSError):
+        pass  # no usable stderr: the launcher still reports the crash
+    _install_last_words()
+    own = {k: v for k, v in os.environ.items() if _per_process(k)}
+    status = MPI.Status()
+    cancelled = False
+    while True:
+        message = comm.mprobe(0, MPI.ANY_TAG, status)
+        tag = status.Get_tag()
+        request = message.recv()
+        if tag == STOP:
+            _goodbye()
+            break
+        if tag == CANCEL:
+            cancelled = True
+            continue
+        ident, labels, capture, batch = request
+        if cancelled or comm.Iprobe(0, CANCEL):
+            cancelled = True
+            comm.send(("skipped", ident), 0, RESULT)
+            continue
+        _serving.ident, _serving.labels = ident, labels
+        results = _runner(labels)(_localize(batch, own), capture)
+        _serving.ident = _serving.labels = None
+        comm.send(("done", ident, results), 0, RESULT)
+        if capture == "none":
+            _flush()
+    if _serving.lost:
+        _exit_finalized(0)  # a thread of a task is parked for good: leave without it
+    return 0
+
+
+def _goodbye() -> None:
+    """Answer rank 0's STOP and finalize MPI at once (see ``_release``)."""
+    from mpi4py import MPI
+
+    _world.comm.send(None, 0, BYE)
+    _flush()
+    MPI.Finalize()
+
+
+def _per_process(name: str) -> bool:
+    return name.startswith(_PER_PROCESS_PREFIXES) or name in _PER_PROCESS_NAMES
+
+
+def _localize(batch, own: dict):
+    """The message with this process's launcher variables kept in the workflow's environment."""
+    context = batch[0]
+    if context is None:
+        return batch
+    cwd, env, path, argv = context
+    env = {k: v for k, v in env.items() if not _per_process(k)}
+    env.update(own)
+    return ((cwd, env, path, argv), *batch[1:])
+
+
+def _run_message(batch, capture):
+    return _worker.run_batch(batch, capture)
+
+
+_runners: dict[str, types.FunctionType] = {}
+
+
+def _runner(labels):
+    """``_run_message`` under a name that says which tasks run, for the fault handler's dump.
+
+    A segfault in a task prints Python's stack, where this frame reads
+    ``File "<autofuture: MPI rank 2 was running>", line 2 in work() at script.py:9``.
+    """
+    unique = list(dict.fromkeys(labels))
+    name = ", ".join(unique[:3]) + (f" and {len(unique) - 3} more" if len(unique) > 3 else "")
+    runner = _runners.get(name)
+    if runner is None:
+        code = _run_message.__code__.replace(
+            co_name=name, co_firstlineno=1,
+            co_filename=f"<autofuture: MPI rank {_world.rank} was running>")
+        if hasattr(code, "co_qualname"):
+            code = code.replace(co_qualname=name)
+        if len(_runners) > 256:
+            _runners.clear()
+        runner = _runners[name] = types.FunctionType(code, _run_message.__globals__)
+    return runner
+
+
+# -- a task ending its own process ----------------------------------------------------------
+
+_FATAL_BY_DEFAULT = frozenset(
+    getattr(signal, name) for name in (
+        "SIGKILL", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGABRT", "SIGSEGV", "SIGBUS", "SIGFPE",
+        "SIGILL", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGXCPU", "SIGXFSZ", "SIGSYS", "SIGTRAP",
+        "SIGVTALRM", "SIGPROF", "SIGPWR", "SIGSTKFLT", "SIGINT", "SIGPIPE")
+    if hasattr(signal, name))
+
+
+def _install_last_words() -> None:
+    """Make os._exit, os.kill of this process and os.abort report the task first."""
+    if _real:
+        return
+    _real.update(_exit=os._exit, kill=os.kill, abort=os.abort)
+
+    def _exit(code):
+        if _serving_here():
+            _last_words(f"the task called os._exit({code!r})")
+        _real["_exit"](code)
+
+    def kill(pid, sig):
+        if _serving_here() and pid in (0, os.getpid()) and _kills(sig):
+            _last_words(f"the task sent its own process signal {signal.Signals(sig).name}")
+        return _real["kill"](pid, sig)
+
+    def abort():
+        if _serving_here():
+            _last_words("the task called os.abort()")
+        _real["abort"]()
+
+    os._exit, os.kill, os.abort = _exit, kill, abort
+
+
+def _serving_here() -> bool:
+    """This is the serving process (not a child it forked) and it is not already leaving."""
+    return os.getpid() == _serving.pid and not _serving.lost
+
+
+def _kills(sig) -> bool:
+    try:
+        sig = signal.Signals(sig)
+    except ValueError:
+        return False
+    if sig == signal.SIGKILL:
+        return True
+    return sig in _FATAL_BY_DEFAULT and signal.getsignal(sig) in (signal.SIG_DFL, None)
+
+
+def _last_words(how: str) -> None:
+    """Tell rank 0 which task is ending this process, then wait for the end of the run."""
+    _serving.lost = True
+    ident, index, completed, output, frames = _progress()
+    host = _hostname()
+    notice = ("lost", ident, index, completed, output, frames, how, host)
+    try:
+        _world.comm.send(notice, 0, RESULT)
+    except Exception:
+        return  # MPI is unusable here: just go
+    if threading.current_thread() is not threading.main_thread():
+        threading.Event().wait()  # the main thread ends the process when rank 0 says stop
+    _park()
+
+
+def _park() -> None:
+    """Turn down further messages until rank 0 says stop, then leave with the lost status."""
+    from mpi4py import MPI
+
+    comm = _world.comm
+    status = MPI.Status()
+    while True:
+        message = comm.mprobe(0, MPI.ANY_TAG, status)
+        request = message.recv()
+        tag = status.Get_tag()
+        if tag == STOP:
+            break
+        if tag == TASKS:
+            comm.send(("skipped", request[0]), 0, RESULT)
+    try:
+        _goodbye()
+    finally:
+        # Status 0: rank 0 carries the failure (a non-zero exit here, before rank 0
+        # has finalized, would make the launcher kill it mid-sentence).
+        _exit_finalized(0)
+
+
+def _progress():
+    """(message id, index of the running task, results so far, its output, its frames)."""
+    main = threading.main_thread()
+    frame = sys._getframe(2) if threading.current_thread() is main \
+        else sys._current_frames().get(main.ident)
+    task_frames, results, chunks, in_task = [], None, None, True
+    while frame is not None:
+        code = frame.f_code
+        if code is _worker._run_one.__code__:
+            chunks = frame.f_locals.get("chunks")
+            in_task = False
+        elif code is _worker.run_batch.__code__:
+            results = frame.f_locals.get("results")
+            break
+        elif in_task and os.path.dirname(code.co_filename) != os.path.dirname(__file__):
+            task_frames.append((code.co_filename, frame.f_lineno, code.co_name))
+        frame = frame.f_back
+    if results is None:
+        return _serving.ident, None, [], [], []
+    return (_serving.ident, len(results), list(results), list(chunks or ()),
+            list(reversed(task_frames)))
+
+
+def _hostname() -> str:
+    try:
+        from mpi4py import MPI
+
+        return MPI.Get_processor_name()
+    except Exception:
+        return os.uname().nodename

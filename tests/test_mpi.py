@@ -1,0 +1,418 @@
+"""``mpiexec -n N python -m autofuture``: the same output as the plain run, and clean failures.
+
+Every test runs the real ``mpiexec`` (the ``mpich`` wheel's, found next to
+``sys.executable`` or on PATH) with a hard deadline. MPICH's process manager
+puts its proxy and every rank in sessions of their own, so the usual check
+for processes left behind (conftest.py, by session) cannot see them: each run
+carries a variable ``AUTOFUTURE_MPI_TEST=<token>`` in its environment, which
+every rank inherits, and after the test no live process may still carry it.
+
+    python -m pytest tests/test_mpi.py -q          (also part of the default run)
+    tox -e mpi                                     (selects the ``mpi`` marker)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import e2e
+import pytest
+
+pytestmark = pytest.mark.mpi
+
+
+def _find_mpiexec() -> str | None:
+    beside = Path(sys.executable).with_name("mpiexec")
+    if beside.exists():
+        return str(beside)
+    return shutil.which("mpiexec")
+
+
+MPIEXEC = _find_mpiexec()
+try:
+    import mpi4py  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the environment
+    _MPI4PY = False
+else:
+    _MPI4PY = True
+
+if MPIEXEC is None or not _MPI4PY:  # pragma: no cover - depends on the environment
+    pytest.skip(
+        "the MPI tests need mpiexec and mpi4py: pip install mpi4py mpich "
+        f"(mpiexec {'found' if MPIEXEC else 'not found'}, "
+        f"mpi4py {'found' if _MPI4PY else 'not importable'})",
+        allow_module_level=True,
+    )
+
+# Per run; every run takes about a second, so this only trips on a hang.
+TIMEOUT = 60.0
+# How long ranks may take to exit once mpiexec has returned.
+STRAGGLER_GRACE = 5.0
+# An error or Ctrl-C on rank 0 must end every rank within this (SPEC §7).
+ABORT_WITHIN = 3.0
+
+MARKER = "AUTOFUTURE_MPI_TEST"
+
+
+def _marked_processes(token: str) -> dict[int, str]:
+    """Live processes whose environment carries ``MARKER=token``: pid -> command line."""
+    needle = f"{MARKER}={token}".encode()
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0") and stat.rpartition(")")[2].split()[0] != "Z":
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                cmdline = b"?"
+            found[int(entry)] = cmdline.replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    return found
+
+
+class MPIRunner:
+    """Runs ``mpiexec -n N python -m autofuture ...``; owns the leftover check."""
+
+    def __init__(self):
+        self.token = uuid.uuid4().hex
+
+    def env(self, extra=None) -> dict[str, str]:
+        return {MARKER: self.token, **(extra or {})}
+
+    def argv(self, ranks: int, program: Path, args=(), opts=()) -> list[str]:
+        return [MPIEXEC, "-n", str(ranks), sys.executable, "-m", "autofuture", *opts,
+                program.name, *args]
+
+    def run(self, ranks: int, program: Path, args=(), opts=(), env=None,
+            timeout: float = TIMEOUT) -> e2e.Run:
+        program = Path(program).resolve()
+        return e2e._run(self.argv(ranks, program, args, opts), program.parent,
+                        self.env(env), timeout)
+
+    def leftovers(self) -> dict[int, str]:
+        deadline = time.monotonic() + STRAGGLER_GRACE
+        while True:
+            left = _marked_processes(self.token)
+            if not left or time.monotonic() > deadline:
+                return left
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def mpi():
+    runner = MPIRunner()
+    yield runner
+    left = runner.leftovers()
+    if left:
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        described = "\n".join(f"    pid {pid}: {cmd}" for pid, cmd in sorted(left.items()))
+        pytest.fail(f"{len(left)} process(es) of the MPI run still alive {STRAGGLER_GRACE:.0f}s "
+                    f"after it ended (now killed):\n{described}", pytrace=False)
+
+
+def _write(tmp_path: Path, name: str, source: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return path
+
+
+def _describe(run: e2e.Run) -> str:
+    return f"{run.describe()}\n--- stdout ---\n{run.stdout}\n--- stderr ---\n{run.stderr}"
+
+
+# ----------------------------------------------------------- the same output as the plain run
+
+# A representative subset of tests/programs: task output, task errors caught and
+# uncaught, failing dependencies, numpy values and multi-megabyte payloads (out
+# of band), the workflow's environment and working directory, helper modules on
+# the program's path, sys.exit in a task, nested workflows, no tasks at all.
+SUBSET = ("task_output", "custom_exception", "failing_dependency", "numpy_arrays",
+          "big_payload", "process_state", "imported_helper", "exit_in_task",
+          "workflow_recursive", "empty_program")
+
+
+@pytest.mark.parametrize("name", SUBSET)
+def test_program_matches_plain_python_on_three_ranks(name, mpi, plain_run):
+    program = e2e.PROGRAMS_DIR / f"{name}.py"
+    header = e2e.read_header(program)
+    fut = mpi.run(3, program, header.args, env=header.env)
+    e2e.assert_same(plain_run(program), fut)
+
+
+@pytest.mark.parametrize(("ranks", "name"), [
+    (1, "diamond"), (1, "task_output"),            # one rank: the local default, no MPI
+    (2, "diamond"), (2, "custom_exception"),       # one worker rank
+    (4, "diamond"), (4, "big_payload"),            # three worker ranks
+])
+def test_program_matches_plain_python_on_any_size(ranks, name, mpi, plain_run):
+    program = e2e.PROGRAMS_DIR / f"{name}.py"
+    header = e2e.read_header(program)
+    fut = mpi.run(ranks, program, header.args, env=header.env)
+    e2e.assert_same(plain_run(program), fut)
+
+
+def test_spec_loop(tmp_path, mpi):
+    program = _write(tmp_path, "demo.py", """\
+        # autofuture
+        import time
+
+        def slow_square(x: int) -> int:
+            time.sleep(0.2)
+            return x * x
+
+        for i in range(8):
+            r = slow_square(i)      # a future, returned at once
+            print(i, r)             # printed in order, as results arrive
+    """)
+    fut = mpi.run(3, program)
+    assert fut.returncode == 0, _describe(fut)
+    assert fut.stdout == "".join(f"{i} {i * i}\n" for i in range(8))
+    assert fut.stderr == ""
+
+
+def test_task_prints_reach_stdout_in_program_order(tmp_path, mpi):
+    # Later tasks finish first; what each prints still appears at its call's turn.
+    program = _write(tmp_path, "order.py", """\
+        # autofuture
+        import sys
+        import time
+
+        def talk(i):
+            time.sleep(0.05 * (6 - i))
+            print(f"task {i} out")
+            print(f"task {i} err", file=sys.stderr)
+            return i
+
+        print("begin")
+        values = [talk(i) for i in range(6)]
+        print("values", values)
+    """)
+    plain = e2e.run_plain(program)
+    fut = mpi.run(3, program)
+    e2e.assert_same(plain, fut)
+    assert fut.stdout.splitlines() == ["begin", *(f"task {i} out" for i in range(6)),
+                                       "values [0, 1, 2, 3, 4, 5]"]
+
+
+def test_tasks_use_comm_world_without_colliding(tmp_path, mpi):
+    # A task receives from ANY_SOURCE/ANY_TAG on COMM_WORLD: it must get its own
+    # message, never autofuture's traffic, which is on a duplicate communicator.
+    program = _write(tmp_path, "world.py", """\
+        # autofuture
+        import os
+        from mpi4py import MPI
+
+        def where(i):
+            world = MPI.COMM_WORLD
+            request = world.isend(("hello", i), dest=world.Get_rank(), tag=7)
+            got = world.recv(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG)
+            request.wait()
+            return (world.Get_rank(), world.Get_size(), got,
+                    os.environ.get("PMI_RANK") == str(world.Get_rank()))
+
+        print("workflow on rank", MPI.COMM_WORLD.Get_rank())
+        seen = [where(i) for i in range(8)]
+        for rank, size, got, own_env in seen:
+            print(rank > 0, size, got[0], own_env)
+        print(sorted(got[1] for _, _, got, _ in seen))
+    """)
+    fut = mpi.run(3, program)
+    assert fut.returncode == 0, _describe(fut)
+    lines = fut.stdout.splitlines()
+    assert lines[0] == "workflow on rank 0"
+    assert lines[1:9] == ["True 3 hello True"] * 8
+    assert lines[9] == str(list(range(8)))
+
+
+def test_executor_mpi_with_one_rank_falls_back_to_loky(mpi, plain_run):
+    program = e2e.PROGRAMS_DIR / "diamond.py"
+    fut = mpi.run(1, program, opts=("--executor", "mpi"))
+    assert fut.returncode == 0, _describe(fut)
+    assert fut.stdout == plain_run(program).stdout
+    assert fut.stderr.count("\n") == 1 and "using loky instead" in fut.stderr, fut.stderr
+
+
+def test_another_executor_under_mpiexec_runs_the_workflow_once(mpi, plain_run):
+    program = e2e.PROGRAMS_DIR / "diamond.py"
+    fut = mpi.run(3, program, opts=("--executor", "thread"))
+    e2e.assert_same(plain_run(program), fut)
+
+
+# --------------------------------------------------------------------------- lost ranks
+
+CRASH = """\
+    # autofuture
+    import ctypes
+    import os
+    import sys
+    import time
+
+
+    def fine(i):
+        time.sleep(0.05)
+        return i
+
+
+    def crash(how):
+        print("crash() starts")
+        if how == "kill":
+            os.kill(os.getpid(), 9)
+        elif how == "segfault":
+            ctypes.string_at(0)
+        elif how == "exit1":
+            os._exit(1)
+        elif how == "exit0":
+            os._exit(0)
+        return how
+
+
+    print("start", flush=True)
+    before = [fine(i) for i in range(4)]
+    print(before, flush=True)
+    boom = crash(sys.argv[1])
+    after = [fine(i) for i in range(4)]
+    print(boom, after)
+"""
+CRASH_SITE = "crash() at crash.py:29"
+
+
+@pytest.mark.parametrize("how", ["kill", "segfault", "exit1", "exit0"])
+def test_a_lost_rank_ends_the_run_naming_the_task(how, tmp_path, mpi):
+    program = _write(tmp_path, "crash.py", CRASH)
+    fut = mpi.run(3, program, [how], timeout=30)
+    assert not fut.timed_out, _describe(fut)
+    assert fut.returncode not in (0, None), _describe(fut)
+    assert CRASH_SITE in fut.stderr, _describe(fut)
+    assert "None [0, 1, 2, 3]" not in fut.stdout and "after" not in fut.stdout
+    if how != "segfault":
+        # Rank 0 raised WorkerLostError at the task's turn, with the task's output and line.
+        assert fut.stdout == "start\n[0, 1, 2, 3]\ncrash() starts\n", _describe(fut)
+        assert "autofuture.WorkerLostError: MPI rank" in fut.stderr
+        assert re.search(r'File ".*crash\.py", line (16|20|22), in crash', fut.stderr)
+    else:
+        # Python's fault handler names the task in the frame that ran it.
+        assert "Fatal Python error: Segmentation fault" in fut.stderr
+
+
+def test_a_caught_lost_rank_still_ends_non_zero(tmp_path, mpi):
+    program = _write(tmp_path, "caught.py", """\
+        # autofuture
+        import os
+
+        import autofuture
+
+        def vanish():
+            os._exit(0)
+
+        def square(i):
+            return i * i
+
+        try:
+            gone = vanish()
+            print(gone)
+        except autofuture.WorkerLostError as exc:
+            print("caught:", type(exc).__name__)
+        print([square(i) for i in range(5)])
+    """)
+    fut = mpi.run(3, program, timeout=30)
+    assert fut.stdout == "caught: WorkerLostError\n[0, 1, 4, 9, 16]\n", _describe(fut)
+    assert fut.returncode not in (0, None), _describe(fut)
+    assert "vanish() at caught.py:13" in fut.stderr, _describe(fut)
+
+
+# ----------------------------------------------------------------- errors and Ctrl-C abort
+
+def test_a_workflow_error_aborts_busy_ranks_promptly(tmp_path, mpi):
+    # quick() feeds a local call that fails; meanwhile four one-minute tasks run.
+    program = _write(tmp_path, "fails.py", """\
+        # autofuture
+        import sys
+        import time
+
+        import autofuture
+
+        def quick():
+            time.sleep(0.3)
+            return "not a number"
+
+        def nap(i):
+            time.sleep(60)
+            return i
+
+        @autofuture.local
+        def parse(text):
+            print(f"failing at {time.time()!r}", file=sys.stderr, flush=True)
+            return int(text)
+
+        t = quick()
+        n = parse(t)
+        naps = [nap(i) for i in range(4)]
+        print(n, sum(naps))
+    """)
+    fut = mpi.run(3, program, timeout=30)
+    ended = time.time()
+    assert fut.returncode == 1, _describe(fut)
+    assert "ValueError: invalid literal for int()" in fut.stderr
+    failed_at = float(re.search(r"failing at ([0-9.]+)", fut.stderr).group(1))
+    assert ended - failed_at < ABORT_WITHIN, _describe(fut)
+
+
+def test_ctrl_c_aborts_busy_ranks_promptly(tmp_path, mpi):
+    program = _write(tmp_path, "naps.py", """\
+        # autofuture
+        import time
+
+        def nap(i):
+            time.sleep(60)
+            return i
+
+        print("ready", flush=True)
+        naps = [nap(i) for i in range(4)]
+        print(sum(naps))
+    """)
+    proc = subprocess.Popen(
+        mpi.argv(3, program), cwd=tmp_path, env=e2e._child_env(mpi.env()),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True)
+    e2e.STARTED_SESSIONS.append(proc.pid)
+    err: list[bytes] = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    try:
+        ready = proc.stdout.readline()
+        assert ready == b"ready\n", (ready, err)
+        time.sleep(1.0)  # the naps are running on the worker ranks
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)  # what a terminal's Ctrl-C does to mpiexec
+        status = proc.wait(timeout=20)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            e2e.kill_session(proc.pid)
+            proc.wait()
+        reader.join(timeout=5)
+        proc.stdout.close()
+        proc.stderr.close()
+    stderr = b"".join(err).decode("utf-8", "replace")
+    assert status == 130, stderr
+    assert "KeyboardInterrupt" in stderr
+    assert took < ABORT_WITHIN, (took, stderr)
