@@ -164,10 +164,13 @@ class Watch:
         self.observers: list = []
         self.trace = self.progress = self.runlog = None
         executor = options.executor
-        workers = options.workers or (1 if executor == "serial" else _executors.default_workers())
-        logger.info("running %s with the %s executor, %d worker%s%s", path, executor, workers,
-                    "" if workers == 1 else "s",
-                    "" if options.workers else " (one per core; -n sets it)")
+        workers = _workers_asked(options, _executors)
+        if workers is None:  # mpi (one per rank) or a foreign pool: known once it opens
+            logger.info("running %s with the %s executor", path, executor)
+        else:
+            logger.info("running %s with the %s executor, %d worker%s%s", path, executor,
+                        workers, "" if workers == 1 else "s",
+                        "" if options.workers else " (one per core; -n sets it)")
         trace_path = getattr(options, "trace", None)
         if trace_path:
             from . import _trace
@@ -206,3 +209,14 @@ class Watch:
             self.trace.close(status)
         if self.runlog is not None:
             self.runlog.summary()
+
+
+def _workers_asked(options, executors) -> int | None:
+    """The pool size the options give, where they decide it."""
+    if options.workers:
+        return options.workers
+    if options.executor == "serial":
+        return 1
+    if options.executor in ("loky", "thread"):
+        return executors.default_workers()
+    return None

@@ -90,7 +90,7 @@ class TraceWriter:
         self.file.close()
 
 
-def header(script: str, argv: list[str], executor: str, workers: int) -> dict:
+def header(script: str, argv: list[str], executor: str, workers: int | None) -> dict:
     from . import __version__
 
     return {
