@@ -18,14 +18,13 @@ import threading
 import traceback
 import types
 
-from . import _config, _executors, _log, _pipeline, _scheduler, _tb
+from . import _config, _executors, _pipeline, _scheduler, _tb
 
 USAGE = """\
 python -m autofuture [options] script.py [args ...]
        python -m autofuture [options] -m module [args ...]
        python -m autofuture check PATH [PATH ...]
-       python -m autofuture show FILE
-       python -m autofuture report TRACE [-o report.html] [--graph FILE.dot]"""
+       python -m autofuture show FILE"""
 
 
 def _positive(text: str) -> int:
@@ -59,19 +58,6 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task-output", choices=("capture", "live"), default="capture",
                         help="'capture' replays a task's prints at its call's turn (default); "
                              "'live' lets them through as they happen")
-    parser.add_argument("--trace", metavar="FILE", default=None,
-                        help="write every task's events to FILE as JSON lines while it runs "
-                             "(autofuture report FILE makes a page of them)")
-    parser.add_argument("--progress", dest="progress", action="store_const", const="auto",
-                        default="never",
-                        help="a live bar of the tasks on stderr, when stderr is a terminal")
-    parser.add_argument("--progress=always", dest="progress", action="store_const",
-                        const="always", help="the bar even when stderr is not a terminal")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="say on stderr what autofuture does: executor, workers, a summary "
-                             "(-vv: every batch)")
-    parser.add_argument("-q", "--quiet", action="count", default=0,
-                        help="print nothing of autofuture's own but errors")
     parser.add_argument("--version", action="version", version=f"autofuture {_version()}")
     parser.add_argument("-m", dest="module", metavar="module", default=None,
                         help="run a module as a script, like python -m")
@@ -92,10 +78,6 @@ def main(argv: list[str] | None = None) -> int:
         return check_command(argv[1:])
     if argv[:1] == ["show"]:
         return show_command(argv[1:])
-    if argv[:1] == ["report"]:
-        from . import _report
-
-        return _report.command(argv[1:])
     parser = _run_parser()
     args = parser.parse_args(argv)
     if args.module is None and not args.target:
@@ -108,8 +90,6 @@ def main(argv: list[str] | None = None) -> int:
                                  lookahead=args.lookahead, keep_going=args.keep_going,
                                  task_output=args.task_output, retries=args.retries)
     _scheduler.configure(options)
-    options.trace, options.progress = args.trace, args.progress  # observers, see run()
-    _log.setup(args.verbose - args.quiet)
     if args.module is not None:
         from . import _hook
 
@@ -143,12 +123,6 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
     except SyntaxError as exc:
         traceback.print_exception(type(exc), exc, exc.__traceback__ if _config.debug() else None)
         return 1
-    try:
-        watch = _log.Watch(path, script_args, options)  # --trace, --progress, -v
-    except OSError as exc:
-        print(f"python -m autofuture: error: --trace: cannot write {exc.filename}: "
-              f"{exc.strerror}", file=sys.stderr)
-        return 2
     handle = _hook.install()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -164,12 +138,9 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
         sys.path[0] = os.path.dirname(os.path.abspath(path))
     else:
         sys.path[0] = os.getcwd()
-    status = None
     try:
-        status = _execute(code, module)
-        return status
+        return _execute(code, module)
     finally:
-        watch.close(status)
         handle.uninstall()
         sys.modules["__main__"], sys.argv = saved_main, saved_argv
         _scheduler.reset()

@@ -53,7 +53,8 @@ class Options:
     """What the command line (or ``AUTOFUTURE_*`` variables) chose."""
 
     def __init__(self, executor=None, workers=None, lookahead=10_000, keep_going=False,
-                 task_output="capture", retries=0):
+                 task_output="capture", retries=0, checkpoint=None):
+        self.checkpoint = checkpoint
         self.retries = retries
         self.executor = executor or _config.env_str("EXECUTOR") or "loky"
         self.workers = workers or _env_workers()
@@ -72,7 +73,7 @@ def _env_workers() -> int | None:
 
 class Entry:
     __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished", "number",
-                 "retries", "retry_on", "attempts", "sent", "resends",
+                 "retries", "retry_on", "attempts", "sent", "resends", "record",
                  "failure", "site", "output", "holds", "context", "discarded",
                  "label", "committed")
 
@@ -99,6 +100,7 @@ class Entry:
         self.attempts: list[str] = []  # what each failed attempt died of
         self.sent = None  # (function payload, task payload) while in flight
         self.resends = 0  # attempts lost through no fault of this task
+        self.record = None  # its checkpoint key, with --checkpoint
 
 
 # -- finding futures inside inputs --------------------------------------------
@@ -245,6 +247,11 @@ class Scheduler:
         self.context_pending = 0
         self.last_context = None
         self.observers = observers
+        self.checkpoint = None
+        if options.checkpoint:
+            from ._checkpoint import Checkpoint
+
+            self.checkpoint = Checkpoint(options.checkpoint)
         self.task_numbers = itertools.count(1)
         self.failures: list[str] = []
         self.skipped: list[str] = []
@@ -437,7 +444,9 @@ class Scheduler:
         if self.executor.inline:
             from . import _worker
 
-            self._receive((batch, _done_future(_worker.run_batch(message, "none"))))
+            # Serial output is live (pdb works), unless it must be kept for --checkpoint.
+            capture = "none" if self.checkpoint is None else "process"
+            self._receive((batch, _done_future(_worker.run_batch(message, capture))))
             return
         try:
             done = self.executor.submit(message)
@@ -475,6 +484,8 @@ class Scheduler:
                     continue
                 entry.args = entry.kwargs = None
             function_payload, task_payload = entry.sent
+            if self.checkpoint is not None and self._restored(entry):
+                continue
             index = indexes.get(id(function_payload))
             if index is None:
                 index = indexes[id(function_payload)] = len(function_payloads)
@@ -485,6 +496,23 @@ class Scheduler:
             return None
         context = (os.getcwd(), dict(os.environ), list(sys.path), list(sys.argv))
         return sendable, (context, function_payloads, tasks)
+
+    def _restored(self, entry: Entry) -> bool:
+        """With --checkpoint: a task that finished in an earlier run is not run again."""
+        function_payload, task_payload = entry.sent
+        entry.record = self.checkpoint.key(function_payload, task_payload, entry.label)
+        where = ("<unknown>", 0)
+        if entry.site:
+            frame, lineno, _ = entry.site[0]
+            where = (frame.f_code.co_filename, lineno)
+        record = self.checkpoint.load(entry.record, where)
+        if record is None:
+            return False
+        payload, entry.output = record
+        if self.observers:
+            self._emit({"event": "restored", "id": entry.number, "time": time.time()})
+        self._finish(entry, value=_serialize.loads(*payload))
+        return True
 
     def _task_payload(self, entry: Entry) -> tuple[bytes, list]:
         """An entry's (args, kwargs), with large buffers out of band for other processes.
@@ -519,6 +547,8 @@ class Scheduler:
                 except Exception as exc:
                     self._finish(entry, failure=(exc, (), exc.__traceback__))
                     continue
+                if entry.record is not None:
+                    self.checkpoint.store(entry.record, payload, output)
                 self._finish(entry, value=value)
             else:
                 failure = _rebuild(payload, entry)
