@@ -18,13 +18,14 @@ import threading
 import traceback
 import types
 
-from . import _config, _executors, _pipeline, _scheduler, _tb
+from . import _config, _executors, _log, _pipeline, _scheduler, _tb
 
 USAGE = """\
 python -m autofuture [options] script.py [args ...]
        python -m autofuture [options] -m module [args ...]
        python -m autofuture check PATH [PATH ...]
-       python -m autofuture show FILE"""
+       python -m autofuture show FILE
+       python -m autofuture report TRACE [-o report.html] [--graph FILE.dot]"""
 
 
 def _positive(text: str) -> int:
@@ -49,6 +50,9 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="what runs the tasks (default: loky)")
     parser.add_argument("--keep-going", action="store_true",
                         help="finish all work that does not depend on a failure")
+    parser.add_argument("--checkpoint", metavar="DIR", default=None,
+                        help="keep each finished task's result in DIR, so that running the "
+                             "program again recomputes nothing already done")
     parser.add_argument("--retries", type=int, default=0, metavar="N",
                         help="run a task whose worker died up to N more times (default: 0; "
                              "autofuture.task(retries=..., retry_on=...) sets it per task)")
@@ -58,6 +62,19 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task-output", choices=("capture", "live"), default="capture",
                         help="'capture' replays a task's prints at its call's turn (default); "
                              "'live' lets them through as they happen")
+    parser.add_argument("--trace", metavar="FILE", default=None,
+                        help="write every task's events to FILE as JSON lines while it runs "
+                             "(autofuture report FILE makes a page of them)")
+    parser.add_argument("--progress", dest="progress", action="store_const", const="auto",
+                        default="never",
+                        help="a live bar of the tasks on stderr, when stderr is a terminal")
+    parser.add_argument("--progress=always", dest="progress", action="store_const",
+                        const="always", help="the bar even when stderr is not a terminal")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="say on stderr what autofuture does: executor, workers, a summary "
+                             "(-vv: every batch)")
+    parser.add_argument("-q", "--quiet", action="count", default=0,
+                        help="print nothing of autofuture's own but errors")
     parser.add_argument("--version", action="version", version=f"autofuture {_version()}")
     parser.add_argument("-m", dest="module", metavar="module", default=None,
                         help="run a module as a script, like python -m")
@@ -78,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         return check_command(argv[1:])
     if argv[:1] == ["show"]:
         return show_command(argv[1:])
+    if argv[:1] == ["report"]:
+        from . import _report
+
+        return _report.command(argv[1:])
     parser = _run_parser()
     args = parser.parse_args(argv)
     if args.module is None and not args.target:
@@ -88,8 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(problem)
     options = _scheduler.Options(executor=executor, workers=args.workers,
                                  lookahead=args.lookahead, keep_going=args.keep_going,
-                                 task_output=args.task_output, retries=args.retries)
+                                 task_output=args.task_output, retries=args.retries,
+                                 checkpoint=args.checkpoint)
     _scheduler.configure(options)
+    options.trace, options.progress = args.trace, args.progress  # observers, see run()
+    _log.setup(args.verbose - args.quiet)
     if args.module is not None:
         from . import _hook
 
@@ -123,6 +147,12 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
     except SyntaxError as exc:
         traceback.print_exception(type(exc), exc, exc.__traceback__ if _config.debug() else None)
         return 1
+    try:
+        watch = _log.Watch(path, script_args, options)  # --trace, --progress, -v
+    except OSError as exc:
+        print(f"python -m autofuture: error: --trace: cannot write {exc.filename}: "
+              f"{exc.strerror}", file=sys.stderr)
+        return 2
     handle = _hook.install()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -138,9 +168,12 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
         sys.path[0] = os.path.dirname(os.path.abspath(path))
     else:
         sys.path[0] = os.getcwd()
+    status = None
     try:
-        return _execute(code, module)
+        status = _execute(code, module)
+        return status
     finally:
+        watch.close(status)
         handle.uninstall()
         sys.modules["__main__"], sys.argv = saved_main, saved_argv
         _scheduler.reset()
