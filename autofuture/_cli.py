@@ -46,8 +46,9 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-n", "--workers", type=_positive, default=None,
                         help="number of workers (default: all cores)")
-    parser.add_argument("--executor", default=None, metavar="{loky,thread,serial,MODULE:FACTORY}",
-                        help="what runs the tasks (default: loky)")
+    parser.add_argument("--executor", default=None,
+                        metavar="{loky,mpi,thread,serial,MODULE:FACTORY}",
+                        help="what runs the tasks (default: loky; mpi under mpiexec)")
     parser.add_argument("--keep-going", action="store_true",
                         help="finish all work that does not depend on a failure")
     parser.add_argument("--checkpoint", metavar="DIR", default=None,
@@ -103,7 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.module is None and not args.target:
         parser.error("give a script to run (or -m module, or check/show)")
-    executor = args.executor or os.environ.get("AUTOFUTURE_EXECUTOR") or "loky"
+    executor = args.executor or os.environ.get("AUTOFUTURE_EXECUTOR")
+    from . import _mpi
+
+    if _mpi.world_size_hint() > 1:  # under mpiexec/srun: rank 0 runs the workflow
+        status = _mpi.launch(executor)  # ranks 1..N-1 serve tasks, never the script
+        if status is not None:
+            return status
+        executor = executor or "mpi"
+    executor = executor or "loky"
     problem = _executors.check_name(executor)
     if problem is not None:
         parser.error(problem)
