@@ -22,6 +22,14 @@ long, two while they are short (so it never waits for the round trip); the
 rest wait on rank 0 and go to whichever rank frees up first, so a long task
 never holds a short one hostage behind it.
 
+Waiting for a message: ``AUTOFUTURE_MPI_WAIT=poll`` (the default) probes
+without pause for a moment after each message (a round trip stays in the tens
+of microseconds) and then sleeps between probes, at most 200 µs at a time, so
+an idle rank leaves its core to others (3 ranks on a 2-core laptop, or rank
+0's workflow thread); ``block`` waits in MPI's blocking probe, which spins on
+its core for as long as it waits (the lowest latency when every rank has a
+core of its own).
+
 Failures. A task exception is an ordinary task error. A worker that ends its
 own process (``os._exit``, ``os.kill`` of itself, ``os.abort``) first tells
 rank 0 which task it was running, then waits for the end of the run: rank 0
@@ -48,7 +56,7 @@ import threading
 import time
 import types
 
-from . import _serialize, _worker
+from . import _config, _serialize, _worker
 from ._errors import WorkerLostError
 
 # Message tags on autofuture's communicator.
@@ -64,6 +72,14 @@ CTRL_C_GRACE_SECONDS = 0.2
 
 #: Before MPI_Abort, time for the launcher to forward rank 0's last output.
 ABORT_DRAIN_SECONDS = 0.25
+
+#: Waiting for a message (``poll``): probe without pause this long after the last
+#: message (workers, rank 0's communication thread), then sleep between probes,
+#: doubling from the first sleep up to the longest.
+SPIN_SECONDS_WORKER = 0.001
+SPIN_SECONDS_RANK0 = 0.0002
+FIRST_SLEEP_SECONDS = 0.00002
+LONGEST_SLEEP_SECONDS = 0.0002
 
 #: Environment variables that describe one process of the job, not the workflow:
 #: a worker keeps its own values when it takes on the workflow's environment.
@@ -88,24 +104,37 @@ def _env_int(*names: str) -> int | None:
 
 
 def _slurm_step() -> bool:
-    """Inside an ``srun`` step (a batch script's own shell has SLURM_NTASKS too)."""
-    return "SLURM_PROCID" in os.environ and "SLURM_STEP_ID" in os.environ
+    """Inside an ``srun`` step (a batch script's own shell has SLURM_NTASKS, not these)."""
+    return "SLURM_PROCID" in os.environ and "SLURM_STEP_NUM_TASKS" in os.environ
+
+
+#: Set by launchers that say a process's rank but not how many there are.
+_RANK_ONLY = ("PMIX_RANK", "PALS_RANKID", "PMI_RANK")
 
 
 def world_size_hint() -> int:
     """How many processes the MPI launcher started, from its environment; 1 if none.
 
-    Read without importing mpi4py, so plain local runs never load MPI.
+    Read from the launcher's variables, so plain local runs never load MPI;
+    only under a launcher that gives ranks but no count (PMIx, Cray PALS) is
+    MPI asked.
     """
     size = _env_int("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
     if size is None and _slurm_step():
-        size = _env_int("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS")
+        size = _env_int("SLURM_STEP_NUM_TASKS")
+    if size is None and any(name in os.environ for name in _RANK_ONLY):
+        try:
+            from mpi4py import MPI
+        except ImportError:
+            return 1
+        size = MPI.COMM_WORLD.Get_size()
     return max(size or 1, 1)
 
 
 def world_rank_hint() -> int:
     """This process's rank according to the launcher's environment (0 if none)."""
-    rank = _env_int("OMPI_COMM_WORLD_RANK", "PMI_RANK", "MV2_COMM_WORLD_RANK")
+    rank = _env_int("OMPI_COMM_WORLD_RANK", "PMI_RANK", "MV2_COMM_WORLD_RANK", "PMIX_RANK",
+                    "PALS_RANKID")
     if rank is None and _slurm_step():
         rank = _env_int("SLURM_PROCID")
     return rank or 0
@@ -118,6 +147,7 @@ class _World:
     rank = 0
     size = 1
     multiple = True    # MPI_THREAD_MULTIPLE: rank 0's two threads may call MPI at once
+    block = False      # AUTOFUTURE_MPI_WAIT=block: wait in MPI's blocking probe
     executor = None    # rank 0's MPIExecutor, once a task ran
     released = False   # rank 0 told every worker to stop
     abort_status = 0   # rank 0 aborts the job at exit with this status
@@ -136,6 +166,14 @@ def launch(executor: str | None) -> int | None:
     """
     if executor not in (None, "mpi"):
         return 0 if world_rank_hint() > 0 else None
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        if world_rank_hint() == 0:
+            print(f"autofuture: the MPI launcher started {world_size_hint()} processes, and "
+                  "running under it needs mpi4py: pip install 'autofuture[mpi]' (see "
+                  "docs/mpi.md), or run without mpiexec", file=sys.stderr)
+        return 1
     rank = start()
     if rank is None:
         return 1
@@ -163,6 +201,7 @@ def start() -> int | None:
     _world.rank = world.Get_rank()
     _world.size = world.Get_size()
     _world.multiple = MPI.Query_thread() >= MPI.THREAD_MULTIPLE
+    _world.block = _config.env_str("MPI_WAIT", "poll").strip().lower() == "block"
     if _world.rank == 0:
         # Registered before the script runs, so it runs after the script's own handlers.
         atexit.register(_at_exit)
@@ -391,11 +430,13 @@ class MPIExecutor:
                         self._changed.wait()
                     if self._closing and not self._sent and not self._abandon:
                         return
+                message = _next_message(self._comm, MPI.ANY_SOURCE, status,
+                                        SPIN_SECONDS_RANK0, self._mpi_lock)
                 if self._mpi_lock is None:
-                    message = self._comm.mprobe(MPI.ANY_SOURCE, MPI.ANY_TAG, status)
                     reply = message.recv()
                 else:
-                    reply = self._poll(status)
+                    with self._mpi_lock:
+                        reply = message.recv()
                 source = status.Get_source()
                 if source == 0:  # WAKE: shutdown gave up on busy ranks
                     return
@@ -409,17 +450,6 @@ class MPIExecutor:
                 self._queue.clear()
                 self._changed.notify_all()
             _fail(failed, self._broken)
-
-    def _poll(self, status):
-        """MPI_THREAD_SERIALIZED: probe under the lock, sleeping briefly between probes."""
-        from mpi4py import MPI
-
-        while True:
-            with self._mpi_lock:
-                message = self._comm.improbe(MPI.ANY_SOURCE, MPI.ANY_TAG, status)
-                if message is not None:
-                    return message.recv()
-            time.sleep(0.0001)
 
     def _handle(self, source: int, reply) -> None:
         kind, ident = reply[0], reply[1]
@@ -573,6 +603,42 @@ class MPIExecutor:
             _wait_quietly(request)
 
 
+def _next_message(comm, source, status, spin: float, lock=None):
+    """The next message from ``source`` (matched, to be received), waiting as configured.
+
+    ``lock``: under MPI_THREAD_SERIALIZED every probe holds it, and never
+    blocks inside MPI while holding it.
+    """
+    from mpi4py import MPI
+
+    tag = MPI.ANY_TAG
+    if _world.block and lock is None:
+        return comm.mprobe(source, tag, status)
+
+    def probe():
+        if lock is None:
+            return comm.improbe(source, tag, status)
+        with lock:
+            return comm.improbe(source, tag, status)
+
+    message = probe()
+    if message is not None:
+        return message
+    deadline = time.perf_counter() + spin
+    while time.perf_counter() < deadline:
+        time.sleep(0)  # lets another thread of this process (the workflow) run
+        message = probe()
+        if message is not None:
+            return message
+    delay = FIRST_SLEEP_SECONDS
+    while True:
+        time.sleep(delay)
+        message = probe()
+        if message is not None:
+            return message
+        delay = min(2 * delay, LONGEST_SLEEP_SECONDS)
+
+
 def _wait_quietly(request) -> None:
     if request is not None:
         try:
@@ -655,7 +721,7 @@ def serve() -> int:
     status = MPI.Status()
     cancelled = False
     while True:
-        message = comm.mprobe(0, MPI.ANY_TAG, status)
+        message = _next_message(comm, 0, status, SPIN_SECONDS_WORKER)
         tag = status.Get_tag()
         request = message.recv()
         if tag == STOP:
@@ -803,7 +869,7 @@ def _park() -> None:
     comm = _world.comm
     status = MPI.Status()
     while True:
-        message = comm.mprobe(0, MPI.ANY_TAG, status)
+        message = _next_message(comm, 0, status, SPIN_SECONDS_WORKER)
         request = message.recv()
         tag = status.Get_tag()
         if tag == STOP:

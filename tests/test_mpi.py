@@ -28,6 +28,8 @@ from pathlib import Path
 import e2e
 import pytest
 
+from autofuture import _mpi
+
 pytestmark = pytest.mark.mpi
 
 
@@ -137,6 +139,31 @@ def _write(tmp_path: Path, name: str, source: str) -> Path:
 
 def _describe(run: e2e.Run) -> str:
     return f"{run.describe()}\n--- stdout ---\n{run.stdout}\n--- stderr ---\n{run.stderr}"
+
+
+# ------------------------------------------------------------------ finding the launcher
+
+_LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_SIZE", "PMI_RANK",
+                       "MV2_COMM_WORLD_SIZE", "MV2_COMM_WORLD_RANK", "PMIX_RANK", "PALS_RANKID",
+                       "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS")
+
+
+@pytest.mark.parametrize(("env", "size", "rank"), [
+    ({}, 1, 0),                                                    # a plain run
+    ({"PMI_SIZE": "4", "PMI_RANK": "2"}, 4, 2),                    # MPICH's hydra, Intel MPI
+    ({"OMPI_COMM_WORLD_SIZE": "8", "OMPI_COMM_WORLD_RANK": "0"}, 8, 0),  # Open MPI
+    ({"PMI_SIZE": "1", "PMI_RANK": "0"}, 1, 0),                    # mpiexec -n 1
+    ({"SLURM_NTASKS": "64", "SLURM_PROCID": "0"}, 1, 0),           # a batch script's own shell
+    ({"SLURM_STEP_NUM_TASKS": "16", "SLURM_PROCID": "5"}, 16, 5),  # inside srun
+    ({"PMI_SIZE": "garbage"}, 1, 0),
+])
+def test_the_launcher_is_found_from_its_environment(env, size, rank, monkeypatch):
+    for name in _LAUNCHER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _mpi.world_size_hint() == size
+    assert _mpi.world_rank_hint() == rank
 
 
 # ----------------------------------------------------------- the same output as the plain run
@@ -337,6 +364,28 @@ def test_a_caught_lost_rank_still_ends_non_zero(tmp_path, mpi):
     assert fut.stdout == "caught: WorkerLostError\n[0, 1, 4, 9, 16]\n", _describe(fut)
     assert fut.returncode not in (0, None), _describe(fut)
     assert "vanish() at caught.py:13" in fut.stderr, _describe(fut)
+
+
+def test_tasks_batched_with_a_lost_one_run_elsewhere(tmp_path, mpi):
+    # Short tasks travel in batches; the ones after the task that ends its rank
+    # run on the other rank, and --keep-going finishes them all.
+    program = _write(tmp_path, "batch.py", """\
+        # autofuture
+        import os
+
+        def work(i):
+            print(f"work {i}")
+            if i == 37:
+                os._exit(0)
+            return i * i
+
+        results = [work(i) for i in range(200)]
+    """)
+    fut = mpi.run(3, program, opts=("--keep-going",), timeout=30)
+    assert fut.returncode not in (0, None), _describe(fut)
+    assert fut.stdout.splitlines() == [f"work {i}" for i in range(200)], _describe(fut)
+    assert "work() at batch.py:10 failed" in fut.stderr, _describe(fut)
+    assert "the task called os._exit(0)" in fut.stderr
 
 
 # ----------------------------------------------------------------- errors and Ctrl-C abort
