@@ -28,6 +28,16 @@ benchmark, with the target and whether it is met. The same figures, every
 sample included, with the machine, the load average and the versions, go to
 ``benchmarks/results/suite.json`` (``--json PATH`` to write elsewhere). Exit
 status 1 if an autofuture case failed (a wrong result included).
+
+``--profile CASE`` instead profiles autofuture alone on one benchmark, with
+the full run's parameters: py-spy (``pip install py-spy``; not a project
+dependency) samples the driver process and its workers while they hold the
+GIL, and the top functions are printed, each sample charged to the innermost
+autofuture function on its stack (so time in the standard library or loky
+counts for the autofuture function that called it). ``--profile
+scale-memory`` lists instead where the driver's memory per pending task goes
+(tracemalloc, 10,000 tasks), by autofuture function. The raw samples are kept
+in ``benchmarks/results/profile-CASE.txt``.
 """
 
 from __future__ import annotations
@@ -506,6 +516,132 @@ def missing_peers(runners: list[str]) -> dict[str, str]:
     return skip
 
 
+# --- profiling ------------------------------------------------------------------------------
+
+def profile_command(case: str, s: Settings) -> list[str]:
+    """The autofuture command of *case* with the full run's parameters."""
+    if case == "cpu":
+        iterations, checksum, _ = calibrate_cpu()
+        return autofuture_command("af_cpu.py", CPU_TASKS, iterations, checksum, s.repeat)
+    if case == "scale":
+        return autofuture_command("af_scale.py", SCALE_SIZES[-1], 1)
+    af, _, _ = build_plan([case], ["autofuture"], s, (0, 0))
+    return af[case][0]
+
+
+def _frame(text: str) -> tuple[str, str]:
+    """('autofuture/_runtime.py', 'call') from py-spy's 'call (autofuture/_runtime.py:173)'."""
+    name, _, where = text.rpartition(" (")
+    return where.rsplit(":", 1)[0], name
+
+
+def summarize_pyspy(path: Path, top: int = 10) -> str:
+    """The innermost autofuture function of each sample, per process kind, in % of samples."""
+    import collections
+
+    counts = {"driver": collections.Counter(), "workers": collections.Counter()}
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        frames = stack.split(";")
+        kind = "workers" if sum(f.startswith("process ") for f in frames) > 1 else "driver"
+        frames = [_frame(f) for f in frames if not f.startswith(("process ", "thread "))]
+        if not frames or any("importlib" in file for file, _ in frames):
+            continue  # start-up
+        inner = next((f"{file}:{name}" for file, name in reversed(frames)
+                      if file.startswith("autofuture/")), None)
+        if inner is None:
+            inner = "(no autofuture frame) " + next(
+                (f"{file}:{name}" for file, name in reversed(frames)
+                 if "loky" in file or "multiprocessing" in file or "concurrent" in file),
+                "{}:{}".format(*frames[-1]))
+        counts[kind][inner] += int(n)
+    out = []
+    for kind, counter in counts.items():
+        total = sum(counter.values())
+        if not total:
+            continue
+        out.append(f"{kind}: {total} samples holding the GIL")
+        for name, n in counter.most_common(top):
+            out.append(f"  {100 * n / total:5.1f}%  {name}")
+    return "\n".join(out)
+
+
+def enclosing_function(filename: str, lineno: int, cache: dict = {}) -> str:  # noqa: B006
+    """'file.py:function' for a line, by the innermost def around it."""
+    import ast
+
+    if filename not in cache:
+        try:
+            tree = ast.parse(Path(filename).read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            tree = None
+        spans = []
+        if tree is not None:
+            stack = [(tree, "")]
+            while stack:
+                node, prefix = stack.pop()
+                for child in ast.iter_child_nodes(node):
+                    if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                          ast.ClassDef)):
+                        name = f"{prefix}{child.name}"
+                        if not isinstance(child, ast.ClassDef):
+                            spans.append((child.lineno, child.end_lineno, name))
+                        stack.append((child, name + "."))
+                    else:
+                        stack.append((child, prefix))
+        cache[filename] = spans
+    inside = [(hi - lo, name) for lo, hi, name in cache[filename] if lo <= lineno <= hi]
+    short = "/".join(Path(filename).parts[-2:])
+    return f"{short}:{min(inside)[1] if inside else '<module>'}"
+
+
+def profile(case: str, s: Settings) -> int:
+    import collections
+    import shutil
+
+    target = _common.RESULTS_DIR / f"profile-{case}.txt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if case == "scale-memory":
+        proc = subprocess.run(autofuture_command("af_scale_memory.py", SCALE_SIZES[0]),
+                              env=_common.child_env(), cwd=_common.REPO_ROOT,
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        lines = [line for line in proc.stderr.splitlines() if line.startswith("MEMORY ")]
+        if proc.returncode or not lines:
+            sys.stderr.write(proc.stderr)
+            return 1
+        sites = json.loads(lines[-1][len("MEMORY "):])
+        target.write_text(json.dumps(sites, indent=1) + "\n", encoding="utf-8")
+        by_function = collections.Counter()
+        for filename, lineno, size, _count in sites:
+            by_function[enclosing_function(filename, lineno)] += size
+        total = sum(by_function.values())
+        print(f"driver memory growth with {SCALE_SIZES[0]:,} tasks made: "
+              f"{total:,.0f} B/task, by the function that allocated it:")
+        for name, size in by_function.most_common(10):
+            print(f"  {size:7,.0f} B/task  {name}")
+        print(f"wrote {target}")
+        return 0
+    if shutil.which("py-spy") is None:
+        print("--profile needs py-spy: pip install py-spy", file=sys.stderr)
+        return 1
+    command = ["py-spy", "record", "--gil", "--subprocesses", "--format", "raw",
+               "--rate", "500", "--output", str(target), "--", *profile_command(case, s)]
+    print(" ".join(command), file=sys.stderr)
+    proc = subprocess.run(command, env=_common.child_env(), cwd=_common.REPO_ROOT,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if proc.returncode:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        return 1
+    for line in proc.stderr.splitlines():
+        if line.startswith("BENCH "):
+            print(line)
+    print(summarize_pyspy(target))
+    print(f"wrote {target}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -515,8 +651,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runners", default=",".join(["autofuture", *ALL_PEERS]),
                         help="comma-separated runners (default: autofuture and all peers)")
     parser.add_argument("--json", help=f"result file (default benchmarks/results/{NAME}.json)")
+    parser.add_argument("--profile", metavar="CASE",
+                        choices=["noop", "latency", "dag", "cpu", "arrays", "driver", "scale",
+                                 "scale-memory"],
+                        help="profile autofuture on one benchmark instead (needs py-spy)")
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
+    if args.profile:
+        return profile(args.profile, settings)
     selected = [b.strip() for b in args.only.split(",") if b.strip()]
     runners = [r.strip() for r in args.runners.split(",") if r.strip()]
     unknown = [r for r in runners if r not in LABELS] + [
