@@ -25,8 +25,10 @@ from __future__ import annotations
 import concurrent.futures
 import math
 import operator
+import threading
 
 _UNSET = object()
+_CONDITION_LOCK = threading.Lock()
 
 
 def _identity(value):
@@ -43,7 +45,15 @@ class Future(concurrent.futures.Future):
     # return annotation promises, if any. _af_label: "f() at file.py:12".
 
     def __init__(self, entry=None, label: str = "", arity: int | None = None):
-        super().__init__()
+        # concurrent.futures.Future's fields, without its Condition: most
+        # futures are never waited on from another thread, and a Condition
+        # costs microseconds and hundreds of bytes. See ``_condition``.
+        self._state = "PENDING"
+        self._result = None
+        self._exception = None
+        self._waiters = []
+        self._done_callbacks = []
+        self._af_condition = None
         self._af_value = _UNSET
         self._af_error = None
         self._af_entry = entry
@@ -52,6 +62,30 @@ class Future(concurrent.futures.Future):
         self._af_arity = arity
         self._af_label = label
         self._af_sources = ()
+
+    @property
+    def _condition(self):
+        """Made when first needed (a waiter, a callback, another thread's ``result()``)."""
+        if self._af_condition is None:
+            with _CONDITION_LOCK:
+                if self._af_condition is None:
+                    self._af_condition = threading.Condition()
+        return self._af_condition
+
+    def _af_settle(self, value=_UNSET, error=None) -> None:
+        """Finish as concurrent.futures does, cheaply when no one can be waiting."""
+        if self._af_condition is None:
+            with _CONDITION_LOCK:
+                if self._af_condition is None:
+                    if error is None:
+                        self._result, self._state = value, "FINISHED"
+                    else:
+                        self._exception, self._state = error, "FINISHED"
+                    return
+        if error is None:
+            self.set_result(value)
+        else:
+            self.set_exception(error)
 
     def __repr__(self) -> str:
         if self._af_error is not None:

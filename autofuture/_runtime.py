@@ -270,45 +270,54 @@ def _submit(fn, args, kwargs):
 
 # -- lazy reads -----------------------------------------------------------------
 
-def _read(fn, args, kwargs=None):
-    """A read of futures: runs as soon as they have values, commits in order."""
+def _read(fn, args, kwargs=None, shallow=False):
+    """A read of futures: runs as soon as they have values, commits in order.
+
+    ``shallow``: only the arguments themselves are awaited and resolved, not
+    futures inside them (``xs[0]`` of a list of futures is the future).
+    """
     scheduler = current()
     site = _tb.call_site()
     entry = Entry(READ, fn, args, kwargs or {}, site, _label(_dispatch.task_name(fn), site),
                   early=scheduler.may_read_now(args))
+    entry.shallow = shallow
     return scheduler.add(entry, (args, kwargs))
 
 
-def _operate(fn, args):
-    """Apply a pure operation now if it can be, else lazily."""
+def _operate(fn, args, deep=True):
+    """Apply a pure operation now if it can be, else lazily.
+
+    ``deep``: futures inside container arguments need values too (``[a] == [1]``
+    compares values); reads (``xs[0]``, ``obj.attr``) take containers as they are.
+    """
     for arg in args:
         if isinstance(arg, Future):
             if arg._af_value is _UNSET or arg._af_touched or arg._af_error is not None:
-                return _read(fn, args)
-        elif isinstance(arg, _CONTAINERS):
+                return _read(fn, args, shallow=not deep)
+        elif deep and isinstance(arg, _CONTAINERS):
             found: list = []
             find_futures(arg, found)
-            if found:  # e.g. [a, b] == [1, 2]: compare values, not futures
+            if found:
                 return _read(fn, args)
     scheduler = _busy()
     if scheduler is None or scheduler.may_read_now(args):
         return fn(*[a._af_value if isinstance(a, Future) else a for a in args])
-    return _read(fn, args)
+    return _read(fn, args, shallow=not deep)
 
 
 def getattr(obj, name: str):
     if type(obj) is not Future and _scheduler_module._current is None:
         return _getattr(obj, name)
-    return _operate(_getattr, (obj, name))
+    return _operate(_getattr, (obj, name), deep=False)
 
 
 def getitem(obj, index):
     if type(index) is tuple:
         found: list = []
         find_futures(index, found)
-        if found:
-            return _read(operator.getitem, (obj, index))
-    return _operate(operator.getitem, (obj, index))
+        if found:  # a[i, j:k] with futures in the index: the index needs values
+            index = _read(tuple, (index,))
+    return _operate(operator.getitem, (obj, index), deep=False)
 
 
 def op(symbol: str, *operands):

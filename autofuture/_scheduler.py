@@ -53,7 +53,10 @@ class Options:
     """What the command line (or ``AUTOFUTURE_*`` variables) chose."""
 
     def __init__(self, executor=None, workers=None, lookahead=10_000, keep_going=False,
-                 task_output="capture", retries=0, checkpoint=None):
+                 task_output="capture", retries=0, checkpoint=None, trace=None,
+                 progress="never"):
+        self.trace = trace  # --trace FILE and --progress: observers the runner sets up
+        self.progress = progress
         self.checkpoint = checkpoint
         self.retries = retries
         self.executor = executor or _config.env_str("EXECUTOR") or "loky"
@@ -73,7 +76,7 @@ def _env_workers() -> int | None:
 
 class Entry:
     __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished", "number",
-                 "retries", "retry_on", "attempts", "sent", "resends", "record",
+                 "retries", "retry_on", "attempts", "sent", "resends", "record", "shallow",
                  "failure", "site", "output", "holds", "context", "discarded",
                  "label", "committed")
 
@@ -101,6 +104,7 @@ class Entry:
         self.sent = None  # (function payload, task payload) while in flight
         self.resends = 0  # attempts lost through no fault of this task
         self.record = None  # its checkpoint key, with --checkpoint
+        self.shallow = False  # a read that awaits only its arguments, not what they hold
 
 
 # -- finding futures inside inputs --------------------------------------------
@@ -289,7 +293,11 @@ class Scheduler:
         future = Future(entry, entry.label)
         entry.future = future
         found: list = []
-        find_futures(inputs, found)
+        if entry.shallow:
+            args, kwargs = inputs
+            found = [x for x in (*args, *(kwargs or {}).values()) if isinstance(x, Future)]
+        else:
+            find_futures(inputs, found)
         if entry.kind == READ:
             future._af_sources = found
         for dep in found:
@@ -367,8 +375,12 @@ class Scheduler:
 
     def _execute(self, entry: Entry) -> None:
         """Run a read or an effect here, now; its value or error is recorded."""
-        args = resolve(entry.args)
-        kwargs = resolve(entry.kwargs)
+        if entry.shallow:
+            args = [a._af_value if isinstance(a, Future) else a for a in entry.args]
+            kwargs = entry.kwargs
+        else:
+            args = resolve(entry.args)
+            kwargs = resolve(entry.kwargs)
         self.logs.append(collections.deque())
         caller = _tb.trampoline(entry.site) if entry.kind == EFFECT else None
         try:
@@ -599,10 +611,10 @@ class Scheduler:
                 future._af_error = failure[1]._af_error
             else:
                 future._af_error = failure[0]
-            future.set_exception(future._af_error)
+            future._af_settle(error=future._af_error)
         else:
             future._af_value = value
-            future.set_result(value)
+            future._af_settle(value)
         entry.run = entry.args = entry.kwargs = None
         dependents, future._af_dependents = future._af_dependents, []
         for dependent in dependents:

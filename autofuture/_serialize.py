@@ -15,7 +15,23 @@ import pickle
 import types
 
 PROTOCOL = 5
-_CLOUD, _DILL = b"C", b"D"
+_CLOUD, _DILL, _PLAIN = b"C", b"D", b"P"
+_ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None)})
+
+
+def _plain(obj, depth: int = 0) -> bool:
+    """Numbers, strings and small containers of them: most task arguments."""
+    t = type(obj)
+    if t in _ATOMS:
+        return True
+    if depth > 3:
+        return False
+    if t is tuple or t is list:
+        return len(obj) <= 64 and all(_plain(item, depth + 1) for item in obj)
+    if t is dict:
+        return len(obj) <= 64 and all(
+            type(key) in _ATOMS and _plain(value, depth + 1) for key, value in obj.items())
+    return False
 
 # cloudpickle is imported with the first task, not with the first marked
 # module: a program that never sends a task does not pay for it.
@@ -64,6 +80,8 @@ def dumps_split(obj, out_of_band: bool = True) -> tuple[bytes, list]:
     would copy them into the payload first.
     """
     buffers: list = []
+    if _plain(obj):  # no code or classes of the program: the C pickler is enough
+        return _PLAIN + pickle.dumps(obj, protocol=PROTOCOL), buffers
     try:
         stream = io.BytesIO()
         stream.write(_CLOUD)
@@ -81,7 +99,7 @@ def dumps_split(obj, out_of_band: bool = True) -> tuple[bytes, list]:
 
 def loads(data: bytes, buffers=()):
     tag, body = data[:1], memoryview(data)[1:]
-    if tag == _CLOUD:
+    if tag == _CLOUD or tag == _PLAIN:
         return pickle.loads(body, buffers=buffers)
     if tag == _DILL:
         import dill
