@@ -31,7 +31,7 @@ its core for as long as it waits (the lowest latency when every rank has a
 core of its own).
 
 Failures. A task exception is an ordinary task error. A worker that ends its
-own process (``os._exit``, ``os.kill`` of itself, ``os.abort``) first tells
+own process (``os._exit``, ``os.kill`` of itself, ``os.abort``, C's ``exit``) first tells
 rank 0 which task it was running, then waits for the end of the run: rank 0
 fails that task with ``WorkerLostError`` in program order, never uses the rank
 again, and exits non-zero even if the program catches the error. A crash
@@ -694,6 +694,7 @@ class _Serving:
     ident = None        # the message being run, and its labels
     labels = None
     lost = False        # a task ended this process; it only waits for the end of the run
+    leaving = False     # the process is ending on purpose
 
 
 _serving = _Serving()
@@ -701,10 +702,11 @@ _real = {}
 
 
 def serve() -> int:
-    """Run the messages rank 0 sends until it says stop; the exit status of this rank.
+    """Run the messages rank 0 sends until it says stop, then end this process.
 
     Never imports the user's script or a marked module: task functions arrive
-    by value.
+    by value. The process ends through ``_leave_process`` (exit status 0),
+    never by returning to Python's own shutdown.
     """
     from mpi4py import MPI
 
@@ -741,9 +743,23 @@ def serve() -> int:
         comm.send(("done", ident, results), 0, RESULT)
         if capture == "none":
             _flush()
-    if _serving.lost:
-        _exit_finalized(0)  # a thread of a task is parked for good: leave without it
+    _leave_process()
     return 0
+
+
+def _leave_process() -> None:
+    """End a worker that has finalized MPI: Python's exit handlers, then the C library's exit.
+
+    Not Python's own shutdown: the C exit hook (``_on_c_exit``) calls Python,
+    which it must never do after the interpreter is gone. Threads a task left
+    running (one parked in ``_last_words``, say) end with the process.
+    """
+    _serving.leaving = True
+    try:
+        atexit._run_exitfuncs()
+    except Exception:
+        pass
+    _exit_finalized(0)
 
 
 def _goodbye() -> None:
@@ -809,10 +825,11 @@ _FATAL_BY_DEFAULT = frozenset(
 
 
 def _install_last_words() -> None:
-    """Make os._exit, os.kill of this process and os.abort report the task first."""
+    """Make os._exit, os.kill of this process, os.abort and C's exit() report the task first."""
     if _real:
         return
     _real.update(_exit=os._exit, kill=os.kill, abort=os.abort)
+    _install_c_exit_hook()
 
     def _exit(code):
         if _serving_here():
@@ -832,6 +849,42 @@ def _install_last_words() -> None:
     os._exit, os.kill, os.abort = _exit, kill, abort
 
 
+_c_exit_hook = None
+
+
+def _install_c_exit_hook() -> None:
+    """An extension calling the C library's ``exit`` (a Fortran ``STOP``) ends the process
+    without MPI_Finalize, and MPICH's launcher then ends the job with status 0: this
+    hook, run by ``exit``, makes it a lost rank like ``os._exit``."""
+    global _c_exit_hook
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        if hasattr(libc, "on_exit"):  # glibc: the hook also learns the status
+            hook = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_void_p)(_on_c_exit)
+            registered = libc.on_exit(hook, None)
+        else:
+            hook = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda arg: _on_c_exit(None, arg))
+            registered = libc.__cxa_atexit(hook, None, None)
+        if registered == 0:
+            _c_exit_hook = hook  # kept alive for as long as the process
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
+def _on_c_exit(status, arg) -> None:
+    if _serving.leaving or not _serving_here():
+        return
+    how = ("the task ended its process through the C library's exit("
+           f"{'' if status is None else status}) (an extension calling exit(), or a "
+           "Fortran STOP)")
+    if threading.current_thread() is not threading.main_thread():
+        _last_words(how, wait=False)  # no safe way to wait here: the job ends as it ends
+        return
+    _last_words(how, leave=False)  # then exit() goes on, after MPI_Finalize
+
+
 def _serving_here() -> bool:
     """This is the serving process (not a child it forked) and it is not already leaving."""
     return os.getpid() == _serving.pid and not _serving.lost
@@ -847,8 +900,11 @@ def _kills(sig) -> bool:
     return sig in _FATAL_BY_DEFAULT and signal.getsignal(sig) in (signal.SIG_DFL, None)
 
 
-def _last_words(how: str) -> None:
-    """Tell rank 0 which task is ending this process, then wait for the end of the run."""
+def _last_words(how: str, wait: bool = True, leave: bool = True) -> None:
+    """Tell rank 0 which task is ending this process, then wait for the end of the run.
+
+    ``leave``: end the process once rank 0 says stop (else return, MPI finalized).
+    """
     _serving.lost = True
     ident, index, completed, output, frames = _progress()
     host = _hostname()
@@ -857,13 +913,15 @@ def _last_words(how: str) -> None:
         _world.comm.send(notice, 0, RESULT)
     except Exception:
         return  # MPI is unusable here: just go
+    if not wait:
+        return
     if threading.current_thread() is not threading.main_thread():
         threading.Event().wait()  # the main thread ends the process when rank 0 says stop
-    _park()
+    _park(leave)
 
 
-def _park() -> None:
-    """Turn down further messages until rank 0 says stop, then leave with the lost status."""
+def _park(leave: bool = True) -> None:
+    """Turn down further messages until rank 0 says stop, finalize MPI, and leave."""
     from mpi4py import MPI
 
     comm = _world.comm
@@ -879,9 +937,11 @@ def _park() -> None:
     try:
         _goodbye()
     finally:
-        # Status 0: rank 0 carries the failure (a non-zero exit here, before rank 0
-        # has finalized, would make the launcher kill it mid-sentence).
-        _exit_finalized(0)
+        if leave:
+            # Status 0: rank 0 carries the failure (a non-zero exit here, before rank 0
+            # has finalized, would make the launcher kill it mid-sentence).
+            _serving.leaving = True
+            _exit_finalized(0)
 
 
 def _progress():

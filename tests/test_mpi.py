@@ -309,6 +309,8 @@ CRASH = """\
             os._exit(1)
         elif how == "exit0":
             os._exit(0)
+        elif how == "c-exit":  # an extension calling exit(0), a Fortran STOP
+            ctypes.CDLL(None).exit(0)
         return how
 
 
@@ -319,10 +321,10 @@ CRASH = """\
     after = [fine(i) for i in range(4)]
     print(boom, after)
 """
-CRASH_SITE = "crash() at crash.py:29"
+CRASH_SITE = "crash() at crash.py:31"
 
 
-@pytest.mark.parametrize("how", ["kill", "segfault", "exit1", "exit0"])
+@pytest.mark.parametrize("how", ["kill", "segfault", "exit1", "exit0", "c-exit"])
 def test_a_lost_rank_ends_the_run_naming_the_task(how, tmp_path, mpi):
     program = _write(tmp_path, "crash.py", CRASH)
     fut = mpi.run(3, program, [how], timeout=30)
@@ -334,7 +336,7 @@ def test_a_lost_rank_ends_the_run_naming_the_task(how, tmp_path, mpi):
         # Rank 0 raised WorkerLostError at the task's turn, with the task's output and line.
         assert fut.stdout == "start\n[0, 1, 2, 3]\ncrash() starts\n", _describe(fut)
         assert "autofuture.WorkerLostError: MPI rank" in fut.stderr
-        assert re.search(r'File ".*crash\.py", line (16|20|22), in crash', fut.stderr)
+        assert re.search(r'File ".*crash\.py", line (16|20|22|24), in crash', fut.stderr)
     else:
         # Python's fault handler names the task in the frame that ran it.
         assert "Fatal Python error: Segmentation fault" in fut.stderr
