@@ -29,7 +29,7 @@ class Serial:
     inline = True
     in_process = True
 
-    def submit(self, payloads):
+    def submit(self, payloads, labels=None):
         future = concurrent.futures.Future()
         future.set_result(_worker.run_batch(payloads, capture="none"))
         return future
@@ -47,7 +47,7 @@ class _PoolAdapter:
         self.workers = workers
         self.capture = capture
 
-    def submit(self, payloads):
+    def submit(self, payloads, labels=None):
         return self.pool.submit(_worker.run_batch, payloads, self.capture)
 
     def shutdown(self, cancel: bool = False) -> None:
@@ -97,7 +97,7 @@ class Loky(_PoolAdapter):
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots},
         )
 
-    def submit(self, message):
+    def submit(self, message, labels=None):
         from loky.process_executor import BrokenProcessPool, ShutdownExecutorError
 
         try:

@@ -357,7 +357,7 @@ class MPIExecutor:
     def submit(self, message, labels=None):
         """Send ``message`` to a free rank, or queue it; the future's result is run_batch's."""
         if labels is None:
-            labels = _caller_labels(len(message[2]))
+            labels = ["a task"] * len(message[2])
         future = concurrent.futures.Future()
         with self._lock:
             if self._broken is not None:
@@ -661,20 +661,6 @@ def _join(future, head: list, rest) -> None:
         future.set_exception(rest.exception())
     else:
         future.set_result(head + rest.result())
-
-
-def _caller_labels(count: int):
-    """The labels of the batch being sent, read from the scheduler's ``_send`` frame.
-
-    A stopgap until the scheduler passes them (``submit(message, labels)``);
-    only used to name a task when its rank is lost.
-    """
-    try:
-        batch = sys._getframe(2).f_locals.get("batch")
-        labels = [entry.label for entry in batch]
-    except Exception:
-        return ["a task"] * count
-    return labels if len(labels) == count else ["a task"] * count
 
 
 def _failed_results(labels, message: str, frames=(), output=()) -> list:

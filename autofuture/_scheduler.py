@@ -460,8 +460,8 @@ class Scheduler:
             capture = "none" if self.checkpoint is None else "process"
             self._receive((batch, _done_future(_worker.run_batch(message, capture))))
             return
-        try:
-            done = self.executor.submit(message)
+        try:  # the labels let an executor name the task a lost worker was running
+            done = self.executor.submit(message, labels=[entry.label for entry in batch])
         except Exception as exc:  # a broken pool: these tasks' workers are lost
             self._receive((batch, _failed_future(exc)))
             return
