@@ -25,7 +25,8 @@ python -m autofuture [options] script.py [args ...]
        python -m autofuture [options] -m module [args ...]
        python -m autofuture check PATH [PATH ...]
        python -m autofuture show FILE
-       python -m autofuture report TRACE [-o report.html] [--graph FILE.dot]"""
+       python -m autofuture report TRACE [-o report.html] [--graph FILE.dot]
+       python -m autofuture startup-hook {install,uninstall,status}"""
 
 
 def _positive(text: str) -> int:
@@ -100,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import _report
 
         return _report.command(argv[1:])
+    if argv[:1] == ["startup-hook"]:
+        from . import _startup
+
+        return _startup.command(argv[1:])
     parser = _run_parser()
     args = parser.parse_args(argv)
     if args.module is None and not args.target:
@@ -139,6 +144,14 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return run(spec.origin, args.target, options, module_spec=spec)
     path, *script_args = args.target
+    if os.path.isdir(path):  # a directory runs its __main__.py, as with python
+        main_file = os.path.join(path, "__main__.py")
+        if not os.path.isfile(main_file):
+            print(f"{sys.executable}: can't find '__main__' module in {path!r}",
+                  file=sys.stderr)
+            return 1
+        sys.path.insert(0, os.path.abspath(path))
+        return run(main_file, script_args, options)
     if not os.path.exists(path):
         print(f"{sys.executable}: can't open file {os.path.abspath(path)!r}: "
               "[Errno 2] No such file or directory", file=sys.stderr)
@@ -207,7 +220,7 @@ def _execute(code, module) -> int:
             _settle()
             raise
     except SystemExit as exc:
-        _shutdown(cancel=False)
+        _shutdown(cancel=True)  # tasks after the exit in program order never ran in plain
         return _exit_status(exc)
     except KeyboardInterrupt as exc:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C ends it at once

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 6
+SCHEMA = 7
 
 RUNTIME = "__af__"
 RUNTIME_MODULE = "autofuture._runtime"
@@ -56,7 +56,7 @@ def rewrite_module(tree: ast.Module, filename: str = "<unknown>") -> ast.Module:
     new_insert = _preamble_index(body)
     body[new_insert:new_insert] = preamble
     if tree.body:
-        body.append(_at(ast.Expr(_runtime_call("end_module", [])), tree.body[-1], end=True))
+        body.append(_at(ast.Expr(_runtime_call("end_module", [])), tree.body[-1]))
     module = ast.Module(body=body, type_ignores=tree.type_ignores)
     return ast.fix_missing_locations(module)
 

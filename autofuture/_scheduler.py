@@ -580,16 +580,20 @@ class Scheduler:
         culprits = getattr(self.executor, "lost_tasks", lambda: None)()
         how = _how_lost(exc)
         for entry in batch:
+            # Not found among the dead workers' tasks: run it again at no charge (a
+            # few times at most, in case a death could not be attributed at all).
             innocent = culprits is not None and entry.number not in culprits
-            if innocent and culprits and entry.resends < MAX_FREE_RESENDS:
+            if innocent and entry.resends < MAX_FREE_RESENDS:
                 entry.resends += 1
-                self._resend(entry)
-            elif len(entry.attempts) < entry.retries:
-                entry.attempts.append(f"its worker died ({how})")
                 self._resend(entry)
             else:
                 entry.attempts.append(f"its worker died ({how})")
-                self._finish(entry, failure=(_lost(entry, how), (), None))
+                if culprits:
+                    culprits.discard(entry.number)  # charged once; a new attempt starts clean
+                if len(entry.attempts) <= entry.retries:
+                    self._resend(entry)
+                else:
+                    self._finish(entry, failure=(_lost(entry, how), (), None))
 
     def _resend(self, entry: Entry) -> None:
         """Another attempt with the same serialized inputs (captured at the call)."""
@@ -699,9 +703,12 @@ class Scheduler:
         """The closing line of a --keep-going run that had failures, else None."""
         if not self.failures:
             return None
+        skipped = list(dict.fromkeys(self.skipped))
+        shown = ", ".join(skipped[:10]) + (f" and {len(skipped) - 10} more"
+                                          if len(skipped) > 10 else "")
         return (f"autofuture: {len(self.failures)} failed "
                 f"({', '.join(self.failures)}); {len(self.skipped)} dependent operations "
-                "skipped")
+                f"skipped" + (f" ({shown})" if skipped else ""))
 
     def _emit(self, event: dict) -> None:
         for observer in self.observers:

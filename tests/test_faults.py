@@ -372,11 +372,6 @@ SYS_EXIT_LATER = """
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "autofuture/_cli.py, _execute: a SystemExit raised by a task is handled with "
-    "_shutdown(cancel=False), so Loky.shutdown calls pool.shutdown(wait=True) and the run "
-    "waits for tasks after the exit in program order that are already running (here 6 s; "
-    "any length) instead of cancelling them as plain python, which never runs them"))
 def test_sys_exit_in_a_task_cancels_later_tasks(tmp_path):
     script = write(tmp_path, "task_exit_later.py", SYS_EXIT_LATER)
     mark = tmp_path / "mark"
@@ -596,12 +591,6 @@ STALE_CULPRIT = """
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "autofuture/_executors.py, Loky.lost_tasks: the set Loky.lost keeps every task whose "
-    "worker ever died and is never cleared when the pool is repaired, so "
-    "_scheduler._lost_batch charges a task that died once for every later worker death "
-    "while it is in flight: twice()'s innocent second attempt uses up its retry and it "
-    "fails with WorkerLostError 'tried 2 times'"))
 def test_a_retried_task_is_innocent_when_another_worker_dies(tmp_path):
     script = write(tmp_path, "stale.py", STALE_CULPRIT)
     log = tmp_path / "attempts"
@@ -700,11 +689,6 @@ def test_diamond_failure_with_keep_going_reports_the_root_once(diamond_keep_goin
     assert sorted(os.listdir(mark)) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "autofuture/_scheduler.py, Scheduler.keep_going_summary: --keep-going collects the "
-    "skipped dependents' labels in Scheduler.skipped but prints only their count "
-    "('4 dependent operations skipped'), so left(), right() and join() and their lines are "
-    "never named, where issue 6 asks that dependents be listed as skipped"))
 def test_diamond_failure_with_keep_going_lists_the_skipped(diamond_keep_going):
     script, _, result = diamond_keep_going
     for call in ("a = left(r)", "b = right(r)", "j = join(a, b)"):
@@ -826,12 +810,6 @@ def test_ctrl_c_ends_the_run_at_once(live):
     check_ctrl_c(one, one.wait_exit(SIGNAL_EXIT))
 
 
-@pytest.mark.xfail(sys.version_info >= (3, 11), strict=True, reason=(
-    "autofuture/_rewrite.py, rewrite_module: the appended __af__.end_module() call is "
-    "placed by _at(..., tree.body[-1], end=True) at a zero-width position (col == end_col "
-    "== the last statement's end), so the traceback of a Ctrl-C while the workflow waits "
-    "there shows the last line with a caret line of only spaces (Python 3.11+ draws "
-    "carets from positions; 3.10 does not)"))
 def test_ctrl_c_traceback_has_no_blank_caret_line(live):
     one = live()
     one.wait_sleeping()

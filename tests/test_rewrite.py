@@ -952,7 +952,9 @@ def test_preamble_and_end_module_locations():
     assert (first.lineno, enter.lineno) == (4, 4)
     end = module.body[-1]
     assert ast.unparse(end) == END_MODULE
-    assert (end.lineno, end.col_offset) == (5, 8)  # where the last statement ends
+    # the last statement's own span: a traceback there (Ctrl-C at the end) shows
+    # that line without a caret line of blanks
+    assert (end.lineno, end.col_offset, end.end_lineno, end.end_col_offset) == (5, 0, 5, 8)
 
 
 # -- properties over every table ----------------------------------------------------------
