@@ -34,7 +34,8 @@ the full run's parameters: py-spy (``pip install py-spy``; not a project
 dependency) samples the driver process and its workers while they hold the
 GIL, and the top functions are printed, each sample charged to the innermost
 autofuture function on its stack (so time in the standard library or loky
-counts for the autofuture function that called it). ``--profile
+counts for the autofuture function that called it); ``--profile scale``
+also reports the time spent in the cyclic garbage collector. ``--profile
 scale-memory`` lists instead where the driver's memory per pending task goes
 (tracemalloc, 10,000 tasks), by autofuture function. The raw samples are kept
 in ``benchmarks/results/profile-CASE.txt``.
@@ -185,8 +186,11 @@ def load_peers_module():
 
 
 def calibrate_cpu() -> tuple[int, int, float]:
-    """ITERATIONS for one burn() of about 25 ms here, the checksum of the 64 tasks,
-    and the seconds one call took (best of several, in this process)."""
+    """ITERATIONS for one burn() of about 25 ms of CPU time here, the checksum of the
+    64 tasks, and the CPU seconds one call took (best of several, in this process).
+
+    CPU time (``time.process_time``), not wall time: on a busy machine the wall
+    time of a call also counts the time it waited for a core."""
     burn = load_peers_module().burn
     probe = 200_000
     best = min(_timed(burn, 1, probe) for _ in range(5))
@@ -197,9 +201,9 @@ def calibrate_cpu() -> tuple[int, int, float]:
 
 
 def _timed(fn, *args) -> float:
-    start = time.perf_counter()
+    start = time.process_time()
     fn(*args)
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 # --- the plan ------------------------------------------------------------------------------
@@ -638,6 +642,14 @@ def profile(case: str, s: Settings) -> int:
         if line.startswith("BENCH "):
             print(line)
     print(summarize_pyspy(target))
+    if case == "scale":
+        print("time in Python's cyclic garbage collector (gc.callbacks), without py-spy:")
+        for n in SCALE_SIZES:
+            outcome = run_process(autofuture_command("af_scale.py", n, 1, "gc"), s.timeout)
+            for rec in outcome.records:
+                print(f"  {n:>7,} tasks: {rec['seconds'] / n * 1e6:6.1f} µs/task, of which "
+                      f"{rec['gc_seconds'] / n * 1e6:5.1f} in {rec['gc_collections']} "
+                      "collections")
     print(f"wrote {target}")
     return 0
 
@@ -674,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu = (0, 0, 0.0)
     if "cpu" in selected:
         cpu = calibrate_cpu()
-        print(f"  cpu: {cpu[0]:,} iterations per task, {cpu[2] * 1e3:.1f} ms here",
+        print(f"  cpu: {cpu[0]:,} iterations per task, {cpu[2] * 1e3:.1f} ms of CPU here",
               file=sys.stderr)
     records, errors, walls = run_all(selected, runners, settings, cpu[:2])
     blocks = build_rows(records, errors, runners, skip)
