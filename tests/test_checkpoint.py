@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -38,13 +39,15 @@ CALL_LINE = SCRIPT.splitlines().index("    print(i, work(i, sys.argv[1]))") + 1
 EXPECTED = "".join(f"computed {i}\n{i} {i * i}\n" for i in range(8))
 
 
-def run(tmp_path, checkpoint, slow=False, executor="loky", **kwargs):
+def run(tmp_path, checkpoint, slow=False, executor="loky", trace=None, **kwargs):
     script = tmp_path / "resumable.py"
     script.write_text(SCRIPT)
     marker = tmp_path / "ran.log.slow"
     marker.write_text("") if slow else marker.unlink(missing_ok=True)
     command = [sys.executable, "-m", "autofuture", "-n", "2", "--executor", executor,
                "--checkpoint", str(checkpoint), str(script), str(tmp_path / "ran.log")]
+    if trace is not None:
+        command[3:3] = ["--trace", str(trace)]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, **kwargs)
 
 
@@ -89,10 +92,16 @@ def test_a_killed_run_resumes(tmp_path):
     before = set(ran(tmp_path))
     records = [name for name in os.listdir(checkpoint) if not name.startswith(".")]
     assert len(records) == 4 and before == {0, 1, 2, 3}
-    again = run(tmp_path, checkpoint)
+    trace = tmp_path / "rerun.jsonl"
+    again = run(tmp_path, checkpoint, trace=trace)
     assert again.returncode == 0, again.stderr
     assert again.stdout == EXPECTED
     assert {0, 1, 2, 3}.isdisjoint(ran(tmp_path))  # finished before the kill: not rerun
+    # The trace says the same: tasks 1-4 (i = 0..3) restored, only the others sent.
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    restored = {e["id"] for e in events if e["event"] == "restored"}
+    sent = {i for e in events if e["event"] == "send" for i in e["ids"]}
+    assert restored == {1, 2, 3, 4} and sent == {5, 6, 7, 8}
 
 
 def test_records_are_private_and_a_bad_one_is_ignored_with_a_warning(tmp_path):
