@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 7
+SCHEMA = 8
 
 RUNTIME = "__af__"
 RUNTIME_MODULE = "autofuture._runtime"
@@ -439,11 +439,15 @@ class _Rewriter:
         if isinstance(func, ast.Name) and (
                 func.id in FRAME_BUILTINS
                 or func.id in FRAME_BUILTINS_WITHOUT_ARGS and not args and not keywords):
-            # Called directly, so their arguments must be values.
-            args = [arg if isinstance(arg, ast.Starred) else _at(_runtime_call("value", [arg]), arg)
-                    for arg in args]
-            keywords = [ast.keyword(arg=kw.arg, value=_at(_runtime_call("value", [kw.value]),
-                                                            kw.value)) for kw in keywords]
+            # Called directly, so their arguments must be values (``*args`` item by item).
+            args = [ast.copy_location(ast.Starred(
+                        value=_at(_runtime_call("values", [arg.value.args[0]]), arg),
+                        ctx=ast.Load()), arg)
+                    if isinstance(arg, ast.Starred)
+                    else _at(_runtime_call("value", [arg]), arg) for arg in args]
+            keywords = [kw if kw.arg is None else ast.keyword(
+                arg=kw.arg, value=_at(_runtime_call("value", [kw.value]), kw.value))
+                for kw in keywords]
             return ast.Call(func=func, args=args, keywords=keywords)
         if isinstance(func, ast.Attribute):
             return _runtime_call("method", [self.expr(func.value), _const(func.attr), *args],

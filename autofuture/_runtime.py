@@ -82,6 +82,11 @@ def value(x):
     return x
 
 
+def values(xs) -> list:
+    """``*xs`` passed to a builtin called directly (``eval(*args)``): every item a value."""
+    return [value(item) for item in iterate(xs)]
+
+
 def key(x):
     """A dict key or set member: hashed, so it needs values, also inside tuples."""
     if isinstance(x, Future):
@@ -474,8 +479,8 @@ def augattr(obj, name, symbol, value):
 
 
 __all__ = [
-    "enter_module", "end_module", "value", "key", "subject", "barrier", "settle", "caught",
-    "iterate",
+    "enter_module", "end_module", "value", "values", "key", "subject", "barrier", "settle",
+    "caught", "iterate",
     "call",
     "method", "getattr", "getitem", "op", "compare", "slice", "fstring", "unpack",
     "setattr", "delattr", "setitem", "delitem", "augitem", "augattr",

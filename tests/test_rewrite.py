@@ -1052,10 +1052,6 @@ print(eval(*args))
 '''
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rewriter bug: a frame builtin's starred argument is left as `*__af__.iterate(args)`, "
-    "which resolves the iterable but not the futures in it, so eval(*args) receives a Future "
-    "(TypeError: eval() arg 1 must be a string, bytes or code object)"))
 def test_frame_builtins_receive_values_through_star_arguments(tmp_path):
     _same_output(tmp_path, FRAME_BUILTIN_STARRED_PROGRAM, "4\n")
 
