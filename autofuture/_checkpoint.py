@@ -37,7 +37,6 @@ class Checkpoint:
         os.chmod(self.directory, 0o700)
         self.secret = self._secret()
         self.versions = f"{sys.version}|autofuture {__version__}".encode()
-        self.reused = 0
 
     def _secret(self) -> bytes:
         path = os.path.join(self.directory, ".key")
@@ -81,7 +80,6 @@ class Checkpoint:
             payload, output = pickle.loads(body)
         except Exception as exc:
             return self._ignore(path, f"it cannot be unpickled ({exc})", where)
-        self.reused += 1
         return payload, output
 
     def store(self, key: str, payload, output) -> None:

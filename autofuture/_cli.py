@@ -18,7 +18,7 @@ import threading
 import traceback
 import types
 
-from . import _config, _executors, _log, _pipeline, _scheduler, _tb
+from . import _config, _executors, _log, _pipeline, _runtime, _scheduler, _tb
 
 USAGE = """\
 python -m autofuture [options] script.py [args ...]
@@ -213,11 +213,11 @@ def _execute(code, module) -> int:
     try:
         try:
             exec(code, module.__dict__)
-            _finish()
+            _runtime.barrier()
         except (KeyboardInterrupt, _Terminated):
             raise  # nothing more runs: no waiting for pending work
         except BaseException:
-            _settle()
+            _runtime.settle()  # an earlier failure, in program order, wins
             raise
     except SystemExit as exc:
         _shutdown(cancel=True)  # tasks after the exit in program order never ran in plain
@@ -248,24 +248,6 @@ def _execute(code, module) -> int:
 
 
 _tb.runner_codes.add(_execute.__code__)
-
-
-def _finish() -> None:
-    scheduler = _scheduler.current_or_none()
-    if scheduler is not None:
-        scheduler.barrier()
-
-
-def _settle() -> None:
-    """An error ends the program: but an earlier failure, in program order, wins."""
-    scheduler = _scheduler.current_or_none()
-    if scheduler is None:
-        return
-    try:
-        scheduler.barrier()
-    except BaseException as exc:
-        exc.__suppress_context__ = True
-        raise
 
 
 def _shutdown(cancel: bool) -> None:

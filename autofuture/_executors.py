@@ -11,7 +11,6 @@ import concurrent.futures
 import importlib
 import os
 import shutil
-import sys
 import tempfile
 
 from . import _worker
@@ -61,16 +60,13 @@ class Thread(_PoolAdapter):
     in_process = True
 
     def __init__(self, workers: int):
-        self._saved = sys.stdout, sys.stderr
-        sys.stdout = _worker.ThreadLocalStreams(sys.stdout, 1)
-        sys.stderr = _worker.ThreadLocalStreams(sys.stderr, 2)
+        self._restore_streams = _worker.capture_thread_output()
         pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="autofuture")
         super().__init__(pool, workers, capture="thread")
 
     def shutdown(self, cancel: bool = False) -> None:
         super().shutdown(cancel)
-        if isinstance(sys.stdout, _worker.ThreadLocalStreams):
-            sys.stdout, sys.stderr = self._saved
+        self._restore_streams()
 
 
 class Loky(_PoolAdapter):
@@ -171,10 +167,7 @@ class Foreign(_PoolAdapter):
                 "which has no submit(); it must return a concurrent.futures.Executor"
             )
         in_process = isinstance(pool, concurrent.futures.ThreadPoolExecutor)
-        if in_process:
-            self._saved = sys.stdout, sys.stderr
-            sys.stdout = _worker.ThreadLocalStreams(sys.stdout, 1)
-            sys.stderr = _worker.ThreadLocalStreams(sys.stderr, 2)
+        self._restore_streams = _worker.capture_thread_output() if in_process else None
         self.in_process = in_process
         count = getattr(pool, "_max_workers", None) or workers
         super().__init__(pool, count, capture="thread" if in_process else "process")
@@ -184,8 +177,8 @@ class Foreign(_PoolAdapter):
             self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
         except TypeError:
             self.pool.shutdown(wait=not cancel)
-        if isinstance(sys.stdout, _worker.ThreadLocalStreams):
-            sys.stdout, sys.stderr = self._saved
+        if self._restore_streams is not None:
+            self._restore_streams()
 
 
 def check_name(name: str) -> str | None:

@@ -245,11 +245,9 @@ class Scheduler:
         self.ready_since = 0.0
         self.executor = None
         self.in_flight = 0
-        self.batch_size = 1
         self.mean_task_seconds = None
         self.touched: dict[int, int] = {}
         self.context_pending = 0
-        self.last_context = None
         self.observers = observers
         self.checkpoint = None
         if options.checkpoint:
@@ -259,7 +257,6 @@ class Scheduler:
         self.task_numbers = itertools.count(1)
         self.failures: list[str] = []
         self.skipped: list[str] = []
-        self.closed = False
 
     # -- small queries ----------------------------------------------------------
 
@@ -776,7 +773,6 @@ class Scheduler:
         if self.executor is not None:
             self.executor.shutdown(cancel=cancel)
             self.executor = None
-        self.closed = True
 
 
 def _shallow(inputs):
@@ -903,9 +899,6 @@ def _failure_exception(entry: Entry):
     exc, remote_frames, local_tb = failure
     return exc, remote_frames, local_tb
 
-
-def _task_name(entry: Entry) -> str:
-    return entry.label.split(" at ")[0]
 
 
 def _serialization_error(entry: Entry, exc: Exception) -> SerializationError:

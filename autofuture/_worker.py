@@ -85,10 +85,6 @@ class ThreadLocalStreams(io.TextIOBase):
         self._real = real
         self._stream = stream
 
-    def _target(self):
-        chunks = getattr(self.local, "chunks", None)
-        return self._real if chunks is None else None
-
     def write(self, text):
         chunks = getattr(self.local, "chunks", None)
         if chunks is None:
@@ -106,6 +102,19 @@ class ThreadLocalStreams(io.TextIOBase):
 
     def __getattr__(self, name):
         return getattr(self._real, name)
+
+
+def capture_thread_output():
+    """Route this process's stdout/stderr through per-thread captures; returns the undo."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = ThreadLocalStreams(saved[0], 1)
+    sys.stderr = ThreadLocalStreams(saved[1], 2)
+
+    def restore() -> None:
+        if isinstance(sys.stdout, ThreadLocalStreams):
+            sys.stdout, sys.stderr = saved
+
+    return restore
 
 
 def _apply_context(context) -> None:
