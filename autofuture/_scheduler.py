@@ -255,6 +255,7 @@ class Scheduler:
 
             self.checkpoint = Checkpoint(options.checkpoint)
         self.task_numbers = itertools.count(1)
+        self.closed = False  # after shutdown(): the pytest plugin asks before draining
         self.failures: list[str] = []
         self.skipped: list[str] = []
 
@@ -773,6 +774,7 @@ class Scheduler:
         if self.executor is not None:
             self.executor.shutdown(cancel=cancel)
             self.executor = None
+        self.closed = True
 
 
 def _shallow(inputs):
