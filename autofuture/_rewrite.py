@@ -18,6 +18,7 @@ generated calls read like the program (``autofuture show`` prints them):
 from __future__ import annotations
 
 import ast
+import copy
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
 SCHEMA = 8
@@ -171,6 +172,30 @@ def _constant(node: ast.expr) -> bool:
     return False
 
 
+#: Expressions that may be guarded: operators and f-strings.
+_OPERATIONS = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.JoinedStr)
+#: What a guarded expression may consist of besides names.
+_PLAIN_PARTS = (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.JoinedStr,
+                ast.FormattedValue, ast.operator, ast.unaryop, ast.cmpop, ast.Load)
+
+
+def _operand_names(node: ast.expr) -> list[str]:
+    """The names of an expression made only of operators, f-strings, names and
+    literals, each once; empty if it has anything else (a call, a subscript)."""
+    names: list[str] = []
+    stack = [node]
+    while stack:  # depth first, in evaluation order, so a missing name is reported first
+        sub = stack.pop()
+        if isinstance(sub, ast.Name):
+            if sub.id not in names:
+                names.append(sub.id)
+        elif isinstance(sub, _PLAIN_PARTS):
+            stack.extend(reversed(list(ast.iter_child_nodes(sub))))
+        else:
+            return []
+    return names
+
+
 def _simple_target(target: ast.expr) -> bool:
     """Names, possibly nested in tuples and lists: assignable by Python itself."""
     if isinstance(target, (ast.Tuple, ast.List)):
@@ -187,6 +212,7 @@ class _Rewriter:
         self.workflow_names = workflow_names
         self.temp_count = 0
         self.comprehension_iterable = 0  # inside one, no walrus may be generated
+        self.unguarded = 0  # inside the rewritten half of a guarded operation
 
     def temp(self) -> str:
         self.temp_count += 1
@@ -390,7 +416,30 @@ class _Rewriter:
         method = getattr(self, "expr_" + type(node).__name__, None)
         if method is None:
             return node
+        if not self.unguarded and isinstance(node, _OPERATIONS):
+            names = _operand_names(node)
+            if names:
+                return _at(self.plain_when_plain(node, names, method), node)
         return _at(method(node), node)
+
+    def plain_when_plain(self, node: ast.expr, names: list[str], method) -> ast.IfExp:
+        """``y * 3 + i`` as Python wrote it when every name holds a plain value
+        (an int, a str: nothing a future could be), else the rewritten form.
+
+        Operators on such values cannot wait for anything, so one type test
+        per name replaces a runtime call per operator.
+        """
+        self.unguarded += 1
+        try:
+            rewritten = method(node)
+        finally:
+            self.unguarded -= 1
+        tests = [ast.Compare(left=_runtime_call("typeof", [_name(name)]), ops=[ast.In()],
+                             comparators=[ast.Attribute(value=_name(RUNTIME), attr="ATOMS",
+                                                        ctx=ast.Load())])
+                 for name in names]
+        test = tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.And(), values=tests)
+        return ast.IfExp(test=test, body=copy.deepcopy(node), orelse=rewritten)
 
     def strict(self, node: ast.expr) -> ast.expr:
         """A place where Python needs the value to go on: the workflow waits."""

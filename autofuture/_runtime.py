@@ -18,7 +18,7 @@ import warnings
 from . import _dispatch, _serialize, _tb
 from ._dispatch import TASK, WORKFLOW
 from ._future import _UNSET, Future
-from ._scheduler import EFFECT, READ, Entry, current, find_futures
+from ._scheduler import _ATOMS, EFFECT, READ, Entry, current, find_futures
 from ._scheduler import TASK as TASK_ENTRY
 
 _getattr = builtins.getattr
@@ -45,6 +45,16 @@ _CONTAINERS = (list, tuple, dict, set, frozenset)
 
 #: Builtins that look at their caller's frame: called from a frame at the user's line.
 _FRAME_SENSITIVE = frozenset({warnings.warn})
+_BUILTIN = types.BuiltinFunctionType  # also the type of bound methods of C objects
+#: Callables that run at once on plain values when nothing is pending: never tasks.
+_DIRECT = frozenset({_BUILTIN, type})
+_WARN = warnings.warn
+_UNARY = object()  # op()'s second operand when there is none
+
+#: The guard of an operation rewritten as Python wrote it (see ``_rewrite.guarded``):
+#: ``__af__.typeof(x) in __af__.ATOMS`` for each name in it.
+ATOMS = _ATOMS
+typeof = builtins.type
 
 
 def _busy():
@@ -191,6 +201,14 @@ def _may_read(obj) -> bool:
 
 def call(fn, /, *args, **kwargs):
     """``fn(*args, **kwargs)``: a task, a workflow call, or a local call."""
+    if type(fn) in _DIRECT and not kwargs and fn is not _WARN:
+        scheduler = _scheduler_module._current
+        if scheduler is None or not scheduler.logs[-1]:
+            for arg in args:
+                if type(arg) not in _ATOMS:
+                    break
+            else:  # the fast path: a builtin or class, plain values, nothing pending
+                return fn(*args)
     if isinstance(fn, Future):
         return _effect(_call_value, (fn, *args), kwargs, "call")
     kind = _dispatch.kind_of(fn)
@@ -203,11 +221,20 @@ def call(fn, /, *args, **kwargs):
 
 def method(obj, name: str, /, *args, **kwargs):
     """``obj.name(*args, **kwargs)``, lazily when ``obj`` is a future."""
-    if isinstance(obj, Future):
+    if type(obj) is Future:
         if obj._af_value is _UNSET or obj._af_touched:
             return _effect(_call_method, (obj, name, *args), kwargs, name)
         obj = obj._af_value
-    return call(_getattr(obj, name), *args, **kwargs)
+    fn = _getattr(obj, name)
+    if type(fn) is _BUILTIN and not kwargs and fn is not _WARN:
+        scheduler = _scheduler_module._current
+        if scheduler is None or not scheduler.logs[-1]:
+            for arg in args:
+                if type(arg) not in _ATOMS:
+                    break
+            else:  # the fast path: list.append(1) and the like with nothing pending
+                return fn(*args)
+    return call(fn, *args, **kwargs)
 
 
 _CALL_CODE = call.__code__
@@ -225,7 +252,7 @@ def _local(fn, args, kwargs):
     scheduler = _scheduler_module._current
     idle = scheduler is None or not scheduler.logs[-1]
     found: list = []
-    if args or kwargs:
+    if kwargs or any(type(arg) not in _ATOMS for arg in args):
         find_futures((args, kwargs), found)
     if not found:
         if idle:
@@ -311,12 +338,18 @@ def _operate(fn, args, deep=True):
 
 
 def getattr(obj, name: str):
-    if type(obj) is not Future and _scheduler_module._current is None:
-        return _getattr(obj, name)
+    if type(obj) is not Future:
+        scheduler = _scheduler_module._current
+        if scheduler is None or not scheduler.touched or id(obj) not in scheduler.touched:
+            return _getattr(obj, name)
     return _operate(_getattr, (obj, name), deep=False)
 
 
 def getitem(obj, index):
+    if type(index) in _ATOMS and type(obj) is not Future:
+        scheduler = _scheduler_module._current
+        if scheduler is None or not scheduler.touched or id(obj) not in scheduler.touched:
+            return obj[index]
     if type(index) is tuple:
         found: list = []
         find_futures(index, found)
@@ -325,8 +358,14 @@ def getitem(obj, index):
     return _operate(operator.getitem, (obj, index), deep=False)
 
 
-def op(symbol: str, *operands):
-    return _operate(OPS[symbol], operands)
+def op(symbol: str, a, b=_UNARY):
+    """``a <symbol> b`` (or ``<symbol> a``): at once on plain values, which cannot change."""
+    if type(a) in _ATOMS:
+        if b is _UNARY:
+            return OPS[symbol](a)
+        if type(b) in _ATOMS:
+            return OPS[symbol](a, b)
+    return _operate(OPS[symbol], (a,) if b is _UNARY else (a, b))
 
 
 def compare(ops: tuple, *operands):
@@ -351,6 +390,11 @@ def slice(lower, upper, step):  # noqa: A001 - mirrors the builtin it builds
 
 
 def fstring(*parts):
+    for part in parts:
+        if type(part) is tuple and type(part[0]) not in _ATOMS:
+            break
+    else:  # only strings and plain values
+        return _format(*parts)
     found: list = []
     find_futures(parts, found)
     if found:
@@ -455,6 +499,11 @@ def delattr(obj, name):  # noqa: A001
 
 
 def setitem(obj, index, value):
+    if type(index) in _ATOMS and type(value) in _ATOMS and type(obj) is not Future:
+        scheduler = _scheduler_module._current
+        if scheduler is None or not scheduler.logs[-1]:
+            obj[index] = value
+            return
     _mutate(operator.setitem, (obj, index, value), "setitem")
 
 

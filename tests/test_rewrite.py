@@ -51,10 +51,44 @@ def _header_length(body: list[ast.stmt]) -> int:
     return index
 
 
-def rewritten(text: str) -> str:
-    """The rewritten body of ``text`` as source, with the fixed frame checked and removed."""
+def _is_guard(node: ast.expr) -> bool:
+    """``__af__.typeof(x) in __af__.ATOMS and ...``: the test of a plain-values guard."""
+    tests = node.values if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) \
+        else [node]
+    return all(ast.unparse(test).startswith("__af__.typeof(")
+               and ast.unparse(test).endswith(") in __af__.ATOMS") for test in tests)
+
+
+class _Unguard(ast.NodeTransformer):
+    """Keeps the rewritten half of each guarded operation, after checking the guard:
+    the plain half must be Python's own expression, with nothing of the runtime."""
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        if not _is_guard(node.test):
+            return node
+        assert "__af__" not in ast.unparse(node.body), ast.unparse(node)
+        self.guards += 1
+        return node.orelse
+
+
+def unguarded(module: ast.Module) -> tuple[ast.Module, int]:
+    transformer = _Unguard()
+    transformer.guards = 0
+    return transformer.visit(module), transformer.guards
+
+
+def rewritten(text: str, guards: bool = False) -> str:
+    """The rewritten body of ``text`` as source, with the fixed frame checked and removed.
+
+    Operations on names get a guard that runs them as written when every name
+    holds a plain value; the tables show the rewritten half (``guards=True``
+    shows both; the GUARDS table is about them).
+    """
     original = ast.parse(_source(text))
     module = rewrite_module(ast.parse(_source(text)), "m.py")
+    if not guards:
+        module, _ = unguarded(module)
     texts = [ast.unparse(stmt) for stmt in module.body]
     assert texts.count(IMPORT_RUNTIME) == 1, texts
     assert texts.count(ENTER_MODULE) == 1, texts
@@ -217,6 +251,61 @@ COMPARISONS = [
 @pytest.mark.parametrize(("text", "expected"), COMPARISONS)
 def test_comparisons(text, expected):
     run_table(text, expected)
+
+
+# -- guards: operations on plain values run as Python wrote them ------------------------
+
+def _guard(*names: str) -> str:
+    return " and ".join(f"__af__.typeof({name}) in __af__.ATOMS" for name in names)
+
+
+GUARDS = [
+    case("binary", "r = a + b", f"r = a + b if {_guard('a', 'b')} else __af__.op('+', a, b)"),
+    case("nested-once", "r = y * 3 + i",
+         f"r = y * 3 + i if {_guard('y', 'i')} else "
+         "__af__.op('+', __af__.op('*', y, 3), i)"),
+    case("each-name-once-in-evaluation-order", "r = b - a * b",
+         f"r = b - a * b if {_guard('b', 'a')} else __af__.op('-', b, __af__.op('*', a, b))"),
+    case("unary", "r = -a", f"r = -a if {_guard('a')} else __af__.op('u-', a)"),
+    case("chained-compare", "r = a < b <= c",
+         f"r = a < b <= c if {_guard('a', 'b', 'c')} else "
+         "__af__.value(__af__.op('<', a, (__af_t1 := b))) and __af__.op('<=', __af_t1, c)"),
+    case("fstring", "s = f'{i}:{v!r:>{w}}'",
+         f"s = f'{{i}}:{{v!r:>{{w}}}}' if {_guard('i', 'v', 'w')} else "
+         "__af__.fstring((i, -1, None), ':', (v, 114, __af__.fstring('>', (w, -1, None))))"),
+    case("operand-of-a-read", "r = xs[i + 1]",
+         f"r = __af__.getitem(xs, i + 1 if {_guard('i')} else __af__.op('+', i, 1))"),
+    # A call, a subscript or an attribute inside may give a future: not guarded.
+    case("with-a-call", "r = f(x) + 1", "r = __af__.op('+', __af__.call(f, x), 1)"),
+    case("with-a-read", "r = p.x + 1", "r = __af__.op('+', __af__.getattr(p, 'x'), 1)"),
+    case("literals-only", "r = 2 ** 10", "r = 2 ** 10"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), GUARDS)
+def test_operations_on_names_are_guarded(text, expected):
+    assert rewritten(text, guards=True) == ast.unparse(ast.parse(_dedent(expected)))
+
+
+def test_guarded_operations_give_what_python_gives():
+    """The plain half runs when every name is an int or a str; a list (which may hold
+    futures) takes the rewritten half; both agree with Python."""
+    source = "r = a * 2 + b\ns = f'{a}-{b}'\nt = a < b < 10\n"
+    module = rewrite_module(ast.parse(source), "m.py")
+    code = compile(module, "m.py", "exec")
+    for a, b in ((3, 4), ("x", "y"), ([1], [2]), (2.5, True)):
+        expected: dict = {"a": a, "b": b}
+        try:
+            exec(source, expected)
+        except TypeError as exc:
+            expected = {"error": repr(exc)}
+        got: dict = {"a": a, "b": b, "__name__": "m"}
+        try:
+            exec(code, got)
+        except TypeError as exc:
+            got = {"error": repr(exc)}
+        assert {k: got.get(k) for k in ("r", "s", "t", "error")} == \
+            {k: expected.get(k) for k in ("r", "s", "t", "error")}, (a, b)
 
 
 # -- and / or, conditional expressions: strict where Python decides -------------------
