@@ -21,7 +21,7 @@ import ast
 import copy
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 8
+SCHEMA = 9
 
 RUNTIME = "__af__"
 RUNTIME_MODULE = "autofuture._runtime"
