@@ -51,13 +51,13 @@ class Future(concurrent.futures.Future):
         self._state = "PENDING"
         self._result = None
         self._exception = None
-        self._waiters = []
-        self._done_callbacks = []
+        self._af_waiters = None  # the two lists of concurrent.futures, made when needed
+        self._af_callbacks = None
         self._af_condition = None
         self._af_value = _UNSET
         self._af_error = None
         self._af_entry = entry
-        self._af_dependents = []
+        self._af_dependents = ()
         self._af_touched = 0
         self._af_arity = arity
         self._af_label = label
@@ -71,6 +71,18 @@ class Future(concurrent.futures.Future):
                 if self._af_condition is None:
                     self._af_condition = threading.Condition()
         return self._af_condition
+
+    @property
+    def _waiters(self) -> list:
+        if self._af_waiters is None:
+            self._af_waiters = []
+        return self._af_waiters
+
+    @property
+    def _done_callbacks(self) -> list:
+        if self._af_callbacks is None:
+            self._af_callbacks = []
+        return self._af_callbacks
 
     def _af_settle(self, value=_UNSET, error=None) -> None:
         """Finish as concurrent.futures does, cheaply when no one can be waiting."""
