@@ -809,3 +809,27 @@ def test_killed_worker_ends_the_run_naming_the_task(tmp_path):
     assert "/autofuture/_" not in err
     survivors = wait_gone(children)
     assert not survivors, f"processes survived the driver: {sorted(survivors)}"
+
+
+# --------------------------------------------------------------------------- the collector
+
+def test_a_run_collects_young_objects_less_often_and_restores_the_thresholds():
+    """Thousands of pending tasks keep objects alive; with Python's default young
+    threshold the collector rescans them every few hundred allocations."""
+    import gc
+
+    from autofuture import _scheduler
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        scheduler = _scheduler.Scheduler(_scheduler.Options(executor="serial"))
+        assert gc.get_threshold() == (_scheduler.GC_YOUNG_THRESHOLD, 10, 10)
+        scheduler.shutdown(cancel=False)
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(50_000, 5, 5)  # a user's own choice is left alone
+        scheduler = _scheduler.Scheduler(_scheduler.Options(executor="serial"))
+        scheduler.shutdown(cancel=False)
+        assert gc.get_threshold() == (50_000, 5, 5)
+    finally:
+        gc.set_threshold(*before)
