@@ -5,7 +5,9 @@ and, in each run, time two workloads after a warm-up of 200 no-op tasks:
 
 * no-op  -- N calls (default 2,000) of ``noop(i) -> i``, then their sum;
 * DAG    -- a fan-out/fan-in: 256 leaves ``leaf(i) -> i``, then a pairwise tree
-            of ``add(a, b)`` tasks (128 + 64 + ... + 1), 511 tasks in all.
+            of ``add(a, b)`` tasks (128 + 64 + ... + 1), 511 tasks in all;
+* latency -- 200 single-task round trips, one after the other: each ``noop(i)``
+            is submitted and its result awaited before the next.
 
 The runners:
 
@@ -24,7 +26,8 @@ Each run is a fresh ``mpiexec``; the scripts time themselves with
 whole wall time of each run is in the JSON). The runners alternate, repetition by
 repetition. The table gives tasks per second, median of the repetitions (default 5)
 with min-max, and the ratio autofuture / mpi4py.futures of the medians (above 1.0:
-autofuture is faster).
+autofuture is faster); for the round trips, microseconds per round trip and the
+ratio of the medians the other way round (below 1.0: autofuture is faster).
 
 Usage:
 
@@ -48,6 +51,7 @@ import _common
 NAME = "mpi_throughput"
 RANKS = 3
 WARMUP = 200
+ROUND_TRIPS = 200
 
 
 def autofuture_script(leaves: int) -> str:
@@ -110,10 +114,16 @@ def autofuture_script(leaves: int) -> str:
         if {previous}[0] != LEAVES * (LEAVES - 1) // 2:
             raise SystemExit("the tree returned a wrong sum")
         indexed_seconds = time.perf_counter() - indexed_start
+        latency_start = time.perf_counter()
+        for i in range({round_trips}):
+            if noop(i) != i:
+                raise SystemExit("a round trip returned a wrong result")
+        latency_seconds = time.perf_counter() - latency_start
         print(f"noop {{noop_seconds!r}}")
         print(f"dag {{dag_seconds!r}}")
         print(f"dag-indexed {{indexed_seconds!r}}")
-    ''').format(warmup=WARMUP, tree=tree, previous=previous)
+        print(f"latency {{latency_seconds!r}}")
+    ''').format(warmup=WARMUP, tree=tree, previous=previous, round_trips=ROUND_TRIPS)
 
 
 RAW_SCRIPT = textwrap.dedent('''\
@@ -156,9 +166,15 @@ RAW_SCRIPT = textwrap.dedent('''\
             if level[0].result() != count * (count - 1) // 2:
                 raise SystemExit("the tree returned a wrong sum")
             dag_seconds = time.perf_counter() - dag_start
+            latency_start = time.perf_counter()
+            for i in range({round_trips}):
+                if executor.submit(noop, i).result() != i:
+                    raise SystemExit("a round trip returned a wrong result")
+            latency_seconds = time.perf_counter() - latency_start
         print(f"noop {{noop_seconds!r}}")
         print(f"dag {{dag_seconds!r}}")
-''').format(warmup=WARMUP)
+        print(f"latency {{latency_seconds!r}}")
+''').format(warmup=WARMUP, round_trips=ROUND_TRIPS)
 
 
 def find_mpiexec() -> str:
@@ -213,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             "mpi4py.futures": [mpiexec, "-n", str(RANKS), sys.executable, "-m",
                                "mpi4py.futures", str(raw_script), *script_args],
         }
-        workloads = {"autofuture": list(counts), "mpi4py.futures": ["noop", "dag"]}
+        workloads = {"autofuture": [*counts, "latency"],
+                     "mpi4py.futures": ["noop", "dag", "latency"]}
         timed = {name: {work: [] for work in workloads[name]} for name in commands}
         walls: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.repeat):
@@ -224,8 +241,11 @@ def main(argv: list[str] | None = None) -> int:
                 walls[name].append(wall)
 
     rates = {name: {work: _common.summary([counts[work] / t for t in values])
-                    for work, values in by_work.items()}
+                    for work, values in by_work.items() if work in counts}
              for name, by_work in timed.items()}
+    round_trip = {name: _common.summary([t / ROUND_TRIPS * 1e6 for t in by_work["latency"]])
+                  for name, by_work in timed.items()}
+    latency_ratio = round_trip["autofuture"]["median"] / round_trip["mpi4py.futures"]["median"]
     raw = {"noop": "noop", "dag": "dag", "dag-indexed": "dag"}  # what each is compared with
     ratios = {work: rates["autofuture"][work]["median"]
               / rates["mpi4py.futures"][raw[work]]["median"] for work in counts}
@@ -242,8 +262,14 @@ def main(argv: list[str] | None = None) -> int:
                 stats = rates[name][work]
                 print(f"{labels[work]:<34} {name:<16} {stats['median']:9.0f} "
                       f"{stats['min']:9.0f} {stats['max']:9.0f}")
+    for name in commands:
+        stats = round_trip[name]
+        print(f"{'round trip [us]':<34} {name:<16} {stats['median']:9.0f} "
+              f"{stats['min']:9.0f} {stats['max']:9.0f}")
     for work in counts:
         print(f"ratio autofuture / mpi4py.futures, {labels[work].strip()}: {ratios[work]:.2f}")
+    print(f"ratio of round trips, autofuture / mpi4py.futures (below 1: autofuture faster): "
+          f"{latency_ratio:.2f}")
 
     target = _common.write_json(args.json, NAME, {
         "ranks": RANKS,
@@ -257,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
                           for name, by_work in timed.items()},
         "wall_seconds": {name: _common.summary(v) for name, v in walls.items()},
         "ratio_autofuture_over_mpi4py_futures": ratios,
+        "round_trip_us": round_trip,
+        "round_trip_ratio_autofuture_over_mpi4py_futures": latency_ratio,
     })
     print(f"wrote {target}")
     return 0
