@@ -819,20 +819,23 @@ def _install_last_words() -> None:
 
     def _exit(code):
         if _serving_here():
-            _last_words(f"the task called os._exit({code!r})")
+            _last_words(f"called os._exit({code!r})")
         _real["_exit"](code)
 
     def kill(pid, sig):
         if _serving_here() and pid in (0, os.getpid()) and _kills(sig):
-            _last_words(f"the task sent its own process signal {signal.Signals(sig).name}")
+            _last_words(f"sent its own process signal {signal.Signals(sig).name}")
         return _real["kill"](pid, sig)
 
     def abort():
         if _serving_here():
-            _last_words("the task called os.abort()")
+            _last_words("called os.abort()")
         _real["abort"]()
 
-    os._exit, os.kill, os.abort = _exit, kill, abort
+    # Also in the module they come from: pickle finds os._exit as posix._exit, so an
+    # argument that calls it while it is unpickled would otherwise go unreported.
+    for module in {os, sys.modules.get(os.name) or os}:
+        module._exit, module.kill, module.abort = _exit, kill, abort
 
 
 _c_exit_hook = None
@@ -862,7 +865,7 @@ def _install_c_exit_hook() -> None:
 def _on_c_exit(status, arg) -> None:
     if _serving.leaving or not _serving_here():
         return
-    how = ("the task ended its process through the C library's exit("
+    how = ("ended its process through the C library's exit("
            f"{'' if status is None else status}) (an extension calling exit(), or a "
            "Fortran STOP)")
     if threading.current_thread() is not threading.main_thread():
@@ -886,13 +889,17 @@ def _kills(sig) -> bool:
     return sig in _FATAL_BY_DEFAULT and signal.getsignal(sig) in (signal.SIG_DFL, None)
 
 
-def _last_words(how: str, wait: bool = True, leave: bool = True) -> None:
+def _last_words(act: str, wait: bool = True, leave: bool = True) -> None:
     """Tell rank 0 which task is ending this process, then wait for the end of the run.
 
-    ``leave``: end the process once rank 0 says stop (else return, MPI finalized).
+    ``act`` says what ended it ("called os._exit(1)"); who did is found on the
+    stack: the task, or the unpickling of its inputs or the pickling of its
+    result. ``leave``: end the process once rank 0 says stop (else return, MPI
+    finalized).
     """
     _serving.lost = True
-    ident, index, completed, output, frames = _progress()
+    ident, index, completed, output, frames, phase = _progress()
+    how = f"{_PHASES.get(phase, 'the task')} {act}"
     host = _hostname()
     notice = ("lost", ident, index, completed, output, frames, how, host)
     try:
@@ -930,12 +937,24 @@ def _park(leave: bool = True) -> None:
             _exit_finalized(0)
 
 
+#: Who ended the process, by what was running (see ``_progress``).
+_PHASES = {"arguments": "unpickling the task's arguments",
+           "function": "unpickling the task's function",
+           "result": "pickling the task's result"}
+
+#: Modules whose frames say nothing about the user's code: the serializers'.
+_SERIALIZERS = frozenset({"pickle", "_pickle", "copyreg", "cloudpickle", "dill"})
+
+
 def _progress():
-    """(message id, index of the running task, results so far, its output, its frames)."""
+    """(message id, index of the running task, results so far, its output, its frames,
+    phase): phase is None while the task itself runs, else 'arguments', 'function' or
+    'result' while those are (un)pickled."""
     main = threading.main_thread()
     frame = sys._getframe(2) if threading.current_thread() is main \
         else sys._current_frames().get(main.ident)
-    task_frames, results, chunks, in_task = [], None, None, True
+    here = os.path.dirname(__file__)
+    task_frames, results, chunks, in_task, phase = [], None, None, True, None
     while frame is not None:
         code = frame.f_code
         if code is _worker._run_one.__code__:
@@ -944,13 +963,18 @@ def _progress():
         elif code is _worker.run_batch.__code__:
             results = frame.f_locals.get("results")
             break
-        elif in_task and os.path.dirname(code.co_filename) != os.path.dirname(__file__):
+        elif code is _worker._load.__code__:
+            phase = frame.f_locals.get("what")
+        elif code is _serialize.dumps_split.__code__ and in_task:
+            phase = "result"
+        elif (in_task and os.path.dirname(code.co_filename) != here
+              and str(frame.f_globals.get("__name__")).partition(".")[0] not in _SERIALIZERS):
             task_frames.append((code.co_filename, frame.f_lineno, code.co_name))
         frame = frame.f_back
     if results is None:
-        return _serving.ident, None, [], [], []
+        return _serving.ident, None, [], [], [], phase
     return (_serving.ident, len(results), list(results), list(chunks or ()),
-            list(reversed(task_frames)))
+            list(reversed(task_frames)), phase)
 
 
 def _hostname() -> str:
