@@ -57,7 +57,7 @@ import time
 import types
 
 from . import _config, _serialize, _worker
-from ._errors import WorkerLostError
+from ._errors import Terminated, WorkerLostError
 
 # Message tags on autofuture's communicator.
 TASKS, RESULT, CANCEL, STOP, WAKE, BYE = 1, 2, 3, 4, 5, 6
@@ -539,7 +539,7 @@ class MPIExecutor:
         if self._shut:
             return
         self._shut = True
-        status = 130 if isinstance(sys.exc_info()[1], KeyboardInterrupt) else 1
+        status = _status_of(sys.exc_info()[1])
         with self._lock:
             self._closing = True
             dropped = list(self._queue) if cancel else []
@@ -551,8 +551,8 @@ class MPIExecutor:
             item.future.cancel()
         if cancel and busy:
             self._send_all(CANCEL, busy)
-        # Ctrl-C: whoever pressed it wants out, not the last results.
-        grace = CANCEL_GRACE_SECONDS if status != 130 else CTRL_C_GRACE_SECONDS
+        # Ctrl-C or SIGTERM: whoever sent it wants out, not the last results.
+        grace = CANCEL_GRACE_SECONDS if status == 1 else CTRL_C_GRACE_SECONDS
         deadline = time.monotonic() + grace if cancel else None
         try:
             with self._lock:
@@ -561,8 +561,8 @@ class MPIExecutor:
                     if left is not None and left <= 0:
                         break
                     self._changed.wait(left)
-        except KeyboardInterrupt:
-            status = 130
+        except (KeyboardInterrupt, Terminated) as exc:
+            status = _status_of(exc)
         with self._lock:
             stuck = bool(self._sent) or self._broken is not None
             self._abandon = stuck
@@ -601,6 +601,15 @@ class MPIExecutor:
                     requests.append(self._comm.isend(None, rank, tag))
         for request in requests:
             _wait_quietly(request)
+
+
+def _status_of(exc) -> int:
+    """The exit status a run ending with ``exc`` has: 130 for Ctrl-C, 143 for SIGTERM."""
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    if isinstance(exc, Terminated):
+        return 128 + signal.SIGTERM
+    return 1
 
 
 def _next_message(comm, source, status, spin: float, lock=None):
@@ -698,6 +707,10 @@ def serve() -> int:
 
     comm = _world.comm
     _worker.init_worker()
+    # The launcher forwards SIGTERM (mpiexec's, Slurm's scancel) to every rank: rank 0
+    # ends the job, with status 143, and a worker that died of it first would make
+    # the launcher kill rank 0 before it could.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.environ["AUTOFUTURE_WORKER"] = "1"
     _serving.pid = os.getpid()
     try:
@@ -886,6 +899,8 @@ def _kills(sig) -> bool:
         return False
     if sig == signal.SIGKILL:
         return True
+    if sig == signal.SIGTERM and signal.getsignal(sig) == signal.SIG_IGN:
+        return True  # ignored only so that rank 0 handles the launcher's; this one is fatal
     return sig in _FATAL_BY_DEFAULT and signal.getsignal(sig) in (signal.SIG_DFL, None)
 
 
