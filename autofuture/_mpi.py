@@ -271,6 +271,13 @@ def _abort(status: int) -> None:
     # The launcher forwards what rank 0 wrote through a pipe it drains in its own
     # time, and an abort can overtake it: give it a moment, or the traceback is cut.
     time.sleep(ABORT_DRAIN_SECONDS)
+    # MPI_Abort prints a line of its own ("Abort(1) on node 0 ...") after rank 0 has
+    # said why the run ends; the error, or KeyboardInterrupt, stays the last line.
+    try:
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 2)
+    except OSError:
+        pass
     MPI.COMM_WORLD.Abort(status)
 
 
