@@ -339,6 +339,7 @@ class MPIExecutor:
         self._queue: collections.deque = collections.deque()
         self._sent: dict[int, _Message] = {}
         self._lost: dict[int, str] = {}
+        self._recovered: set[int] = set()  # lost ranks whose task succeeded on a retry
         self._orphans: list = []  # sends to a lost rank, which turns them down before it stops
         self._ids = itertools.count()
         self._message_seconds = None
@@ -501,6 +502,9 @@ class MPIExecutor:
         where = f"MPI rank {rank} ({host})"
         self._lost[rank] = (f"{where} was lost while running task {label}: {how}"
                             if label else f"{where} was lost: {how}")
+        # Another rank may run the task again (retries), unless none is left.
+        again = (rank, f"{where} was lost: {how}") if len(self._lost) < len(self._ranks) \
+            else None
         # Messages the rank was sent but never started go to the other ranks.
         for other in sorted((m for m in self._sent.values() if m.rank == rank),
                             key=lambda m: m.id, reverse=True):
@@ -515,11 +519,17 @@ class MPIExecutor:
             self._queue.clear()
         if item is None:
             return None
-        message = (f"{self._lost[rank]}. A lost MPI rank cannot be replaced: the run "
-                   "ends with a non-zero status.")
+        if again is not None:
+            message = (f"{self._lost[rank]}. A lost MPI rank cannot be replaced: the run "
+                       "ends with a non-zero status.")
+        else:
+            earlier = self._lost_text([other for other in self._lost if other != rank])
+            message = (f"{self._lost[rank]}. It was the last MPI rank running tasks"
+                       + (f" (before it, {earlier})" if earlier else "")
+                       + ": the run ends with a non-zero status.")
         if index is None:
-            return item, _failed_results(item.labels, message, frames, output)
-        results = list(completed) + _failed_results([label], message, frames, output)
+            return item, _failed_results(item.labels, message, frames, output, again)
+        results = list(completed) + _failed_results([label], message, frames, output, again)
         context, function_payloads, tasks = item.message
         if len(results) < len(tasks):
             # The tasks after it never ran: another rank runs them, and the whole
@@ -537,8 +547,14 @@ class MPIExecutor:
             return None
         return item, results
 
-    def _lost_text(self) -> str:
-        return "; ".join(self._lost[rank] for rank in sorted(self._lost))
+    def _lost_text(self, ranks=None) -> str:
+        return "; ".join(self._lost[rank] for rank in sorted(self._lost if ranks is None
+                                                              else ranks))
+
+    def recovered(self, ranks) -> None:
+        """The task that was running on each of these lost ranks succeeded on a retry."""
+        with self._lock:
+            self._recovered.update(ranks)
 
     # -- the end ---------------------------------------------------------------------------
 
@@ -581,14 +597,33 @@ class MPIExecutor:
         self._thread.join(timeout=5)
         if not cancel and self._lost:
             _flush()
-            print(f"autofuture: {self._lost_text()}; the run ends with a non-zero status",
-                  file=sys.stderr)
-            _world.exit_status = 1
+            self._report_lost()
         if not stuck:
             _release()
             for request in self._orphans:
                 _wait_quietly(request)
         _world.executor = None
+
+    def _report_lost(self) -> None:
+        """At the end of a run that went on after losing ranks: say so, and set its status.
+
+        A lost rank whose task then succeeded on another rank (retries) cost
+        only time: the results are complete, and the status stays the
+        program's. Any other loss (the program caught the WorkerLostError)
+        ends the run non-zero, since a result is missing.
+        """
+        failed = [rank for rank in self._lost if rank not in self._recovered]
+        recovered = [rank for rank in self._lost if rank in self._recovered]
+        left = len(self._ranks) - len(self._lost)
+        if recovered:
+            print(f"autofuture: {self._lost_text(recovered)}. "
+                  f"{'The task' if len(recovered) == 1 else 'Each of these tasks'} succeeded "
+                  f"when retried on another rank; the run finished with {left} of its "
+                  f"{len(self._ranks)} worker ranks.", file=sys.stderr)
+        if failed:
+            print(f"autofuture: {self._lost_text(failed)}; the run ends with a non-zero "
+                  "status", file=sys.stderr)
+            _world.exit_status = 1
 
     def _wake(self) -> None:
         if self._mpi_lock is None:
@@ -679,9 +714,16 @@ def _join(future, head: list, rest) -> None:
         future.set_result(head + rest.result())
 
 
-def _failed_results(labels, message: str, frames=(), output=()) -> list:
-    """One failed run_batch result per label, each a WorkerLostError."""
+def _failed_results(labels, message: str, frames=(), output=(), again=None) -> list:
+    """One failed run_batch result per label, each a WorkerLostError.
+
+    ``again``: (rank, what happened) when the tasks were running on a rank that
+    was lost and another rank could run them again; the scheduler retries them
+    if they have retries left, and tells ``MPIExecutor.recovered`` when they succeed.
+    """
     exc = WorkerLostError(message)
+    if again is not None:
+        exc._af_rank_lost = again
     info = (_serialize.dumps(exc), "WorkerLostError", message, list(frames),
             f"autofuture.WorkerLostError: {message}\n")
     now = time.time()
