@@ -753,7 +753,15 @@ class Scheduler:
                 self._dispatch(force=True)
             if self.in_flight == 0:
                 raise RuntimeError(_stuck_message(self.log))
-            self._receive(self.inbox.get())
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                # Idle until a result comes: what the program printed goes out now, so
+                # that a kill meanwhile (a launcher ending every MPI rank when one dies,
+                # a SIGKILL) cannot lose output that came before it.
+                _flush_output()
+                message = self.inbox.get()
+            self._receive(message)
 
     def wait_done(self, future: Future) -> None:
         self.drain(until=lambda: future._af_value is not _UNSET or future._af_error is not None)
@@ -871,6 +879,14 @@ def _done_future(value):
     future = concurrent.futures.Future()
     future.set_result(value)
     return future
+
+
+def _flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed or odd stream is the program's business
+            pass
 
 
 def _failed_future(exc):
