@@ -73,6 +73,9 @@ CTRL_C_GRACE_SECONDS = 0.2
 #: Before MPI_Abort, time for the launcher to forward rank 0's last output.
 ABORT_DRAIN_SECONDS = 0.25
 
+#: How often a worker rank looks whether rank 0 (on its node) is still there.
+ROOT_WATCH_SECONDS = 0.5
+
 #: Waiting for a message (``poll``): probe without pause this long after the last
 #: message (workers, rank 0's communication thread), then sleep between probes,
 #: doubling from the first sleep up to the longest.
@@ -151,6 +154,7 @@ class _World:
     executor = None    # rank 0's MPIExecutor, once a task ran
     released = False   # rank 0 told every worker to stop
     abort_status = 0   # rank 0 aborts the job at exit with this status
+    root = None        # rank 0's (host, pid, start time), for worker ranks to watch
     exit_status = 0    # rank 0 exits with this status (a rank was lost, the program went on)
 
 
@@ -205,6 +209,9 @@ def start() -> int | None:
     if _world.rank == 0:
         # Registered before the script runs, so it runs after the script's own handlers.
         atexit.register(_at_exit)
+        _watch_launcher()
+    here = (_hostname(), os.getpid(), _started(os.getpid())) if _world.rank == 0 else None
+    _world.root = _world.comm.bcast(here, root=0)
     return _world.rank
 
 
@@ -767,6 +774,7 @@ def serve() -> int:
     except (AttributeError, ValueError, OSError):
         pass  # no usable stderr: the launcher still reports the crash
     _install_last_words()
+    _watch_rank_zero(_world.root)
     own = {k: v for k, v in os.environ.items() if _per_process(k)}
     status = MPI.Status()
     cancelled = False
@@ -795,6 +803,66 @@ def serve() -> int:
     return 0
 
 
+def _watch_rank_zero(root) -> None:
+    """A worker rank on rank 0's node leaves, mid-task, within a second of rank 0's death.
+
+    MPICH's mpiexec kills every rank when one dies, but not every launcher
+    does (``mpiexec -disable-auto-cleanup``, ``srun`` without
+    ``--kill-on-bad-exit``): without this, worker ranks would wait for rank 0
+    forever. Ranks on other nodes cannot see rank 0's process; they end when
+    the launcher or MPI notices.
+    """
+    if root is None:
+        return
+    host, pid, started = root
+    if started is None or host != _hostname() or _started(pid) != started:
+        return  # another node, or another pid namespace: not a process this one can see
+
+    def watch():
+        while _started(pid) == started:
+            time.sleep(ROOT_WATCH_SECONDS)
+        if not _serving.leaving:  # not at the end of the run, when rank 0 exits first
+            _flush()
+            _worker.exit_now(1)
+
+    threading.Thread(target=watch, daemon=True, name="autofuture-rank0-watch").start()
+
+
+def _watch_launcher() -> None:
+    """Rank 0 ends the run when the launcher's process that started it dies.
+
+    Worker ranks do the same (``_worker.init_worker``): with the launcher
+    gone (its node daemon killed), no rank would be left to run a task, and
+    rank 0 would wait for their results forever.
+    """
+    parent = os.getppid()
+    if parent == 1:
+        return  # started detached: there is no launcher process to watch
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(ROOT_WATCH_SECONDS)
+        _flush()
+        print(f"autofuture: the MPI launcher's process (pid {parent}) that started rank 0 is "
+              "gone, and the job's other ranks with it: ending the run", file=sys.stderr)
+        _flush()
+        _worker.exit_now(1)
+
+    threading.Thread(target=watch, daemon=True, name="autofuture-launcher-watch").start()
+
+
+def _started(pid: int):
+    """When process ``pid`` started (clock ticks since boot), None if it is gone or dead."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            fields = file.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return int(fields[19])
+
+
 def _leave_process() -> None:
     """End a worker that has finalized MPI: Python's exit handlers, then the C library's exit.
 
@@ -814,6 +882,7 @@ def _goodbye() -> None:
     """Answer rank 0's STOP and finalize MPI at once (see ``_release``)."""
     from mpi4py import MPI
 
+    _serving.leaving = True  # rank 0 may exit now, and nothing of this process reports
     _world.comm.send(None, 0, BYE)
     _flush()
     MPI.Finalize()
