@@ -31,15 +31,24 @@ its core for as long as it waits (the lowest latency when every rank has a
 core of its own).
 
 Failures. A task exception is an ordinary task error. A worker that ends its
-own process (``os._exit``, ``os.kill`` of itself, ``os.abort``, C's ``exit``) first tells
+own process (``os._exit``, ``os.kill`` of itself, ``os.abort``, C's ``exit``),
+also while unpickling a task's arguments or pickling its result, first tells
 rank 0 which task it was running, then waits for the end of the run: rank 0
-fails that task with ``WorkerLostError`` in program order, never uses the rank
-again, and exits non-zero even if the program catches the error. A crash
-in native code (a segfault) prints Python's fault handler dump, whose frames
-name the task and its call site; the launcher then ends every rank with a
-non-zero status. A rank killed from outside (``kill -9``, the OOM killer) is
-reported by the launcher alone: it kills every rank, rank 0 included, within
-milliseconds, before rank 0 could say anything.
+fails that task with ``WorkerLostError`` in program order, or runs it again on
+another rank if it has retries left, and never uses the rank again. The run
+then exits non-zero, even if the program catches the error, unless every such
+task succeeded on a retry. A crash in native code (a segfault) prints
+Python's fault handler dump, whose frames name the task and its call site; the
+launcher then ends every rank with a non-zero status. A rank killed from
+outside (``kill -9``, the OOM killer) is reported by the launcher alone: it
+kills every rank, rank 0 included, within milliseconds, before rank 0 could
+say anything.
+
+Ending. Worker ranks ignore SIGINT and SIGTERM, which launchers forward to
+every rank: rank 0 decides (130, 143). A worker rank leaves by itself when
+rank 0 dies on its node or when the launcher's process that started it dies,
+and rank 0 when its own launcher process dies: not every launcher kills the
+job when one rank dies.
 """
 
 from __future__ import annotations

@@ -89,8 +89,9 @@ class MPIRunner:
     def env(self, extra=None) -> dict[str, str]:
         return {MARKER: self.token, **(extra or {})}
 
-    def argv(self, ranks: int, program: Path, args=(), opts=()) -> list[str]:
-        return [MPIEXEC, "-n", str(ranks), sys.executable, "-m", "autofuture", *opts,
+    def argv(self, ranks: int, program: Path, args=(), opts=(), launcher=()) -> list[str]:
+        """``mpiexec [launcher] -n RANKS python -m autofuture [opts] program [args]``."""
+        return [MPIEXEC, *launcher, "-n", str(ranks), sys.executable, "-m", "autofuture", *opts,
                 Path(program).name, *args]
 
     def run(self, ranks: int, program: Path, args=(), opts=(), env=None,
