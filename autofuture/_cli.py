@@ -19,6 +19,7 @@ import traceback
 import types
 
 from . import _config, _executors, _log, _pipeline, _runtime, _scheduler, _tb
+from ._errors import Terminated
 
 USAGE = """\
 python -m autofuture [options] script.py [args ...]
@@ -201,12 +202,9 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
         _scheduler.reset()
 
 
-class _Terminated(BaseException):
-    """SIGTERM: stop like Ctrl-C, with the status a shell reports for it."""
-
-
 def _on_sigterm(signum, frame):
-    raise _Terminated()
+    """SIGTERM: stop like Ctrl-C, with the status a shell reports for it."""
+    raise Terminated()
 
 
 def _execute(code, module) -> int:
@@ -214,7 +212,7 @@ def _execute(code, module) -> int:
         try:
             exec(code, module.__dict__)
             _runtime.barrier()
-        except (KeyboardInterrupt, _Terminated):
+        except (KeyboardInterrupt, Terminated):
             raise  # nothing more runs: no waiting for pending work
         except BaseException:
             _runtime.settle()  # an earlier failure, in program order, wins
@@ -228,7 +226,8 @@ def _execute(code, module) -> int:
         _flush()
         _tb.print_exception(exc)
         return 130
-    except _Terminated:
+    except Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
         _shutdown(cancel=True)
         _flush()
         return 128 + signal.SIGTERM

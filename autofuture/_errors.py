@@ -37,6 +37,10 @@ class SerializationError(TypeError):
     """A task input or result could not be serialized."""
 
 
+class Terminated(BaseException):
+    """SIGTERM reached the workflow: it stops like Ctrl-C, with status 143 (not public)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Problem:
     """One load-time finding, with positions in the user's file.

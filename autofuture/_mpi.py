@@ -31,15 +31,24 @@ its core for as long as it waits (the lowest latency when every rank has a
 core of its own).
 
 Failures. A task exception is an ordinary task error. A worker that ends its
-own process (``os._exit``, ``os.kill`` of itself, ``os.abort``, C's ``exit``) first tells
+own process (``os._exit``, ``os.kill`` of itself, ``os.abort``, C's ``exit``),
+also while unpickling a task's arguments or pickling its result, first tells
 rank 0 which task it was running, then waits for the end of the run: rank 0
-fails that task with ``WorkerLostError`` in program order, never uses the rank
-again, and exits non-zero even if the program catches the error. A crash
-in native code (a segfault) prints Python's fault handler dump, whose frames
-name the task and its call site; the launcher then ends every rank with a
-non-zero status. A rank killed from outside (``kill -9``, the OOM killer) is
-reported by the launcher alone: it kills every rank, rank 0 included, within
-milliseconds, before rank 0 could say anything.
+fails that task with ``WorkerLostError`` in program order, or runs it again on
+another rank if it has retries left, and never uses the rank again. The run
+then exits non-zero, even if the program catches the error, unless every such
+task succeeded on a retry. A crash in native code (a segfault) prints
+Python's fault handler dump, whose frames name the task and its call site; the
+launcher then ends every rank with a non-zero status. A rank killed from
+outside (``kill -9``, the OOM killer) is reported by the launcher alone: it
+kills every rank, rank 0 included, within milliseconds, before rank 0 could
+say anything.
+
+Ending. Worker ranks ignore SIGINT and SIGTERM, which launchers forward to
+every rank: rank 0 decides (130, 143). A worker rank leaves by itself when
+rank 0 dies on its node or when the launcher's process that started it dies,
+and rank 0 when its own launcher process dies: not every launcher kills the
+job when one rank dies.
 """
 
 from __future__ import annotations
@@ -57,7 +66,7 @@ import time
 import types
 
 from . import _config, _serialize, _worker
-from ._errors import WorkerLostError
+from ._errors import Terminated, WorkerLostError
 
 # Message tags on autofuture's communicator.
 TASKS, RESULT, CANCEL, STOP, WAKE, BYE = 1, 2, 3, 4, 5, 6
@@ -72,6 +81,9 @@ CTRL_C_GRACE_SECONDS = 0.2
 
 #: Before MPI_Abort, time for the launcher to forward rank 0's last output.
 ABORT_DRAIN_SECONDS = 0.25
+
+#: How often a worker rank looks whether rank 0 (on its node) is still there.
+ROOT_WATCH_SECONDS = 0.5
 
 #: Waiting for a message (``poll``): probe without pause this long after the last
 #: message (workers, rank 0's communication thread), then sleep between probes,
@@ -151,6 +163,7 @@ class _World:
     executor = None    # rank 0's MPIExecutor, once a task ran
     released = False   # rank 0 told every worker to stop
     abort_status = 0   # rank 0 aborts the job at exit with this status
+    root = None        # rank 0's (host, pid, start time), for worker ranks to watch
     exit_status = 0    # rank 0 exits with this status (a rank was lost, the program went on)
 
 
@@ -205,6 +218,9 @@ def start() -> int | None:
     if _world.rank == 0:
         # Registered before the script runs, so it runs after the script's own handlers.
         atexit.register(_at_exit)
+        _watch_launcher()
+    here = (_hostname(), os.getpid(), _started(os.getpid())) if _world.rank == 0 else None
+    _world.root = _world.comm.bcast(here, root=0)
     return _world.rank
 
 
@@ -271,6 +287,13 @@ def _abort(status: int) -> None:
     # The launcher forwards what rank 0 wrote through a pipe it drains in its own
     # time, and an abort can overtake it: give it a moment, or the traceback is cut.
     time.sleep(ABORT_DRAIN_SECONDS)
+    # MPI_Abort prints a line of its own ("Abort(1) on node 0 ...") after rank 0 has
+    # said why the run ends; the error, or KeyboardInterrupt, stays the last line.
+    try:
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 2)
+    except OSError:
+        pass
     MPI.COMM_WORLD.Abort(status)
 
 
@@ -332,6 +355,7 @@ class MPIExecutor:
         self._queue: collections.deque = collections.deque()
         self._sent: dict[int, _Message] = {}
         self._lost: dict[int, str] = {}
+        self._recovered: set[int] = set()  # lost ranks whose task succeeded on a retry
         self._orphans: list = []  # sends to a lost rank, which turns them down before it stops
         self._ids = itertools.count()
         self._message_seconds = None
@@ -494,6 +518,9 @@ class MPIExecutor:
         where = f"MPI rank {rank} ({host})"
         self._lost[rank] = (f"{where} was lost while running task {label}: {how}"
                             if label else f"{where} was lost: {how}")
+        # Another rank may run the task again (retries), unless none is left.
+        again = (rank, f"{where} was lost: {how}") if len(self._lost) < len(self._ranks) \
+            else None
         # Messages the rank was sent but never started go to the other ranks.
         for other in sorted((m for m in self._sent.values() if m.rank == rank),
                             key=lambda m: m.id, reverse=True):
@@ -508,11 +535,17 @@ class MPIExecutor:
             self._queue.clear()
         if item is None:
             return None
-        message = (f"{self._lost[rank]}. A lost MPI rank cannot be replaced: the run "
-                   "ends with a non-zero status.")
+        if again is not None:
+            message = (f"{self._lost[rank]}. A lost MPI rank cannot be replaced: the run "
+                       "ends with a non-zero status.")
+        else:
+            earlier = self._lost_text([other for other in self._lost if other != rank])
+            message = (f"{self._lost[rank]}. It was the last MPI rank running tasks"
+                       + (f" (before it, {earlier})" if earlier else "")
+                       + ": the run ends with a non-zero status.")
         if index is None:
-            return item, _failed_results(item.labels, message, frames, output)
-        results = list(completed) + _failed_results([label], message, frames, output)
+            return item, _failed_results(item.labels, message, frames, output, again)
+        results = list(completed) + _failed_results([label], message, frames, output, again)
         context, function_payloads, tasks = item.message
         if len(results) < len(tasks):
             # The tasks after it never ran: another rank runs them, and the whole
@@ -530,8 +563,14 @@ class MPIExecutor:
             return None
         return item, results
 
-    def _lost_text(self) -> str:
-        return "; ".join(self._lost[rank] for rank in sorted(self._lost))
+    def _lost_text(self, ranks=None) -> str:
+        return "; ".join(self._lost[rank] for rank in sorted(self._lost if ranks is None
+                                                              else ranks))
+
+    def recovered(self, ranks) -> None:
+        """The task that was running on each of these lost ranks succeeded on a retry."""
+        with self._lock:
+            self._recovered.update(ranks)
 
     # -- the end ---------------------------------------------------------------------------
 
@@ -539,7 +578,7 @@ class MPIExecutor:
         if self._shut:
             return
         self._shut = True
-        status = 130 if isinstance(sys.exc_info()[1], KeyboardInterrupt) else 1
+        status = _status_of(sys.exc_info()[1])
         with self._lock:
             self._closing = True
             dropped = list(self._queue) if cancel else []
@@ -551,8 +590,8 @@ class MPIExecutor:
             item.future.cancel()
         if cancel and busy:
             self._send_all(CANCEL, busy)
-        # Ctrl-C: whoever pressed it wants out, not the last results.
-        grace = CANCEL_GRACE_SECONDS if status != 130 else CTRL_C_GRACE_SECONDS
+        # Ctrl-C or SIGTERM: whoever sent it wants out, not the last results.
+        grace = CANCEL_GRACE_SECONDS if status == 1 else CTRL_C_GRACE_SECONDS
         deadline = time.monotonic() + grace if cancel else None
         try:
             with self._lock:
@@ -561,8 +600,8 @@ class MPIExecutor:
                     if left is not None and left <= 0:
                         break
                     self._changed.wait(left)
-        except KeyboardInterrupt:
-            status = 130
+        except (KeyboardInterrupt, Terminated) as exc:
+            status = _status_of(exc)
         with self._lock:
             stuck = bool(self._sent) or self._broken is not None
             self._abandon = stuck
@@ -574,14 +613,33 @@ class MPIExecutor:
         self._thread.join(timeout=5)
         if not cancel and self._lost:
             _flush()
-            print(f"autofuture: {self._lost_text()}; the run ends with a non-zero status",
-                  file=sys.stderr)
-            _world.exit_status = 1
+            self._report_lost()
         if not stuck:
             _release()
             for request in self._orphans:
                 _wait_quietly(request)
         _world.executor = None
+
+    def _report_lost(self) -> None:
+        """At the end of a run that went on after losing ranks: say so, and set its status.
+
+        A lost rank whose task then succeeded on another rank (retries) cost
+        only time: the results are complete, and the status stays the
+        program's. Any other loss (the program caught the WorkerLostError)
+        ends the run non-zero, since a result is missing.
+        """
+        failed = [rank for rank in self._lost if rank not in self._recovered]
+        recovered = [rank for rank in self._lost if rank in self._recovered]
+        left = len(self._ranks) - len(self._lost)
+        if recovered:
+            print(f"autofuture: {self._lost_text(recovered)}. "
+                  f"{'The task' if len(recovered) == 1 else 'Each of these tasks'} succeeded "
+                  f"when retried on another rank; the run finished with {left} of its "
+                  f"{len(self._ranks)} worker ranks.", file=sys.stderr)
+        if failed:
+            print(f"autofuture: {self._lost_text(failed)}; the run ends with a non-zero "
+                  "status", file=sys.stderr)
+            _world.exit_status = 1
 
     def _wake(self) -> None:
         if self._mpi_lock is None:
@@ -601,6 +659,15 @@ class MPIExecutor:
                     requests.append(self._comm.isend(None, rank, tag))
         for request in requests:
             _wait_quietly(request)
+
+
+def _status_of(exc) -> int:
+    """The exit status a run ending with ``exc`` has: 130 for Ctrl-C, 143 for SIGTERM."""
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    if isinstance(exc, Terminated):
+        return 128 + signal.SIGTERM
+    return 1
 
 
 def _next_message(comm, source, status, spin: float, lock=None):
@@ -663,9 +730,16 @@ def _join(future, head: list, rest) -> None:
         future.set_result(head + rest.result())
 
 
-def _failed_results(labels, message: str, frames=(), output=()) -> list:
-    """One failed run_batch result per label, each a WorkerLostError."""
+def _failed_results(labels, message: str, frames=(), output=(), again=None) -> list:
+    """One failed run_batch result per label, each a WorkerLostError.
+
+    ``again``: (rank, what happened) when the tasks were running on a rank that
+    was lost and another rank could run them again; the scheduler retries them
+    if they have retries left, and tells ``MPIExecutor.recovered`` when they succeed.
+    """
     exc = WorkerLostError(message)
+    if again is not None:
+        exc._af_rank_lost = again
     info = (_serialize.dumps(exc), "WorkerLostError", message, list(frames),
             f"autofuture.WorkerLostError: {message}\n")
     now = time.time()
@@ -698,6 +772,10 @@ def serve() -> int:
 
     comm = _world.comm
     _worker.init_worker()
+    # The launcher forwards SIGTERM (mpiexec's, Slurm's scancel) to every rank: rank 0
+    # ends the job, with status 143, and a worker that died of it first would make
+    # the launcher kill rank 0 before it could.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.environ["AUTOFUTURE_WORKER"] = "1"
     _serving.pid = os.getpid()
     try:
@@ -705,6 +783,7 @@ def serve() -> int:
     except (AttributeError, ValueError, OSError):
         pass  # no usable stderr: the launcher still reports the crash
     _install_last_words()
+    _watch_rank_zero(_world.root)
     own = {k: v for k, v in os.environ.items() if _per_process(k)}
     status = MPI.Status()
     cancelled = False
@@ -733,6 +812,66 @@ def serve() -> int:
     return 0
 
 
+def _watch_rank_zero(root) -> None:
+    """A worker rank on rank 0's node leaves, mid-task, within a second of rank 0's death.
+
+    MPICH's mpiexec kills every rank when one dies, but not every launcher
+    does (``mpiexec -disable-auto-cleanup``, ``srun`` without
+    ``--kill-on-bad-exit``): without this, worker ranks would wait for rank 0
+    forever. Ranks on other nodes cannot see rank 0's process; they end when
+    the launcher or MPI notices.
+    """
+    if root is None:
+        return
+    host, pid, started = root
+    if started is None or host != _hostname() or _started(pid) != started:
+        return  # another node, or another pid namespace: not a process this one can see
+
+    def watch():
+        while _started(pid) == started:
+            time.sleep(ROOT_WATCH_SECONDS)
+        if not _serving.leaving:  # not at the end of the run, when rank 0 exits first
+            _flush()
+            _worker.exit_now(1)
+
+    threading.Thread(target=watch, daemon=True, name="autofuture-rank0-watch").start()
+
+
+def _watch_launcher() -> None:
+    """Rank 0 ends the run when the launcher's process that started it dies.
+
+    Worker ranks do the same (``_worker.init_worker``): with the launcher
+    gone (its node daemon killed), no rank would be left to run a task, and
+    rank 0 would wait for their results forever.
+    """
+    parent = os.getppid()
+    if parent == 1:
+        return  # started detached: there is no launcher process to watch
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(ROOT_WATCH_SECONDS)
+        _flush()
+        print(f"autofuture: the MPI launcher's process (pid {parent}) that started rank 0 is "
+              "gone, and the job's other ranks with it: ending the run", file=sys.stderr)
+        _flush()
+        _worker.exit_now(1)
+
+    threading.Thread(target=watch, daemon=True, name="autofuture-launcher-watch").start()
+
+
+def _started(pid: int):
+    """When process ``pid`` started (clock ticks since boot), None if it is gone or dead."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            fields = file.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return int(fields[19])
+
+
 def _leave_process() -> None:
     """End a worker that has finalized MPI: Python's exit handlers, then the C library's exit.
 
@@ -752,6 +891,7 @@ def _goodbye() -> None:
     """Answer rank 0's STOP and finalize MPI at once (see ``_release``)."""
     from mpi4py import MPI
 
+    _serving.leaving = True  # rank 0 may exit now, and nothing of this process reports
     _world.comm.send(None, 0, BYE)
     _flush()
     MPI.Finalize()
@@ -819,20 +959,23 @@ def _install_last_words() -> None:
 
     def _exit(code):
         if _serving_here():
-            _last_words(f"the task called os._exit({code!r})")
+            _last_words(f"called os._exit({code!r})")
         _real["_exit"](code)
 
     def kill(pid, sig):
         if _serving_here() and pid in (0, os.getpid()) and _kills(sig):
-            _last_words(f"the task sent its own process signal {signal.Signals(sig).name}")
+            _last_words(f"sent its own process signal {signal.Signals(sig).name}")
         return _real["kill"](pid, sig)
 
     def abort():
         if _serving_here():
-            _last_words("the task called os.abort()")
+            _last_words("called os.abort()")
         _real["abort"]()
 
-    os._exit, os.kill, os.abort = _exit, kill, abort
+    # Also in the module they come from: pickle finds os._exit as posix._exit, so an
+    # argument that calls it while it is unpickled would otherwise go unreported.
+    for module in {os, sys.modules.get(os.name) or os}:
+        module._exit, module.kill, module.abort = _exit, kill, abort
 
 
 _c_exit_hook = None
@@ -862,7 +1005,7 @@ def _install_c_exit_hook() -> None:
 def _on_c_exit(status, arg) -> None:
     if _serving.leaving or not _serving_here():
         return
-    how = ("the task ended its process through the C library's exit("
+    how = ("ended its process through the C library's exit("
            f"{'' if status is None else status}) (an extension calling exit(), or a "
            "Fortran STOP)")
     if threading.current_thread() is not threading.main_thread():
@@ -883,16 +1026,22 @@ def _kills(sig) -> bool:
         return False
     if sig == signal.SIGKILL:
         return True
+    if sig == signal.SIGTERM and signal.getsignal(sig) == signal.SIG_IGN:
+        return True  # ignored only so that rank 0 handles the launcher's; this one is fatal
     return sig in _FATAL_BY_DEFAULT and signal.getsignal(sig) in (signal.SIG_DFL, None)
 
 
-def _last_words(how: str, wait: bool = True, leave: bool = True) -> None:
+def _last_words(act: str, wait: bool = True, leave: bool = True) -> None:
     """Tell rank 0 which task is ending this process, then wait for the end of the run.
 
-    ``leave``: end the process once rank 0 says stop (else return, MPI finalized).
+    ``act`` says what ended it ("called os._exit(1)"); who did is found on the
+    stack: the task, or the unpickling of its inputs or the pickling of its
+    result. ``leave``: end the process once rank 0 says stop (else return, MPI
+    finalized).
     """
     _serving.lost = True
-    ident, index, completed, output, frames = _progress()
+    ident, index, completed, output, frames, phase = _progress()
+    how = f"{_PHASES.get(phase, 'the task')} {act}"
     host = _hostname()
     notice = ("lost", ident, index, completed, output, frames, how, host)
     try:
@@ -930,12 +1079,24 @@ def _park(leave: bool = True) -> None:
             _exit_finalized(0)
 
 
+#: Who ended the process, by what was running (see ``_progress``).
+_PHASES = {"arguments": "unpickling the task's arguments",
+           "function": "unpickling the task's function",
+           "result": "pickling the task's result"}
+
+#: Modules whose frames say nothing about the user's code: the serializers'.
+_SERIALIZERS = frozenset({"pickle", "_pickle", "copyreg", "cloudpickle", "dill"})
+
+
 def _progress():
-    """(message id, index of the running task, results so far, its output, its frames)."""
+    """(message id, index of the running task, results so far, its output, its frames,
+    phase): phase is None while the task itself runs, else 'arguments', 'function' or
+    'result' while those are (un)pickled."""
     main = threading.main_thread()
     frame = sys._getframe(2) if threading.current_thread() is main \
         else sys._current_frames().get(main.ident)
-    task_frames, results, chunks, in_task = [], None, None, True
+    here = os.path.dirname(__file__)
+    task_frames, results, chunks, in_task, phase = [], None, None, True, None
     while frame is not None:
         code = frame.f_code
         if code is _worker._run_one.__code__:
@@ -944,13 +1105,18 @@ def _progress():
         elif code is _worker.run_batch.__code__:
             results = frame.f_locals.get("results")
             break
-        elif in_task and os.path.dirname(code.co_filename) != os.path.dirname(__file__):
+        elif code is _worker._load.__code__:
+            phase = frame.f_locals.get("what")
+        elif code is _serialize.dumps_split.__code__ and in_task:
+            phase = "result"
+        elif (in_task and os.path.dirname(code.co_filename) != here
+              and str(frame.f_globals.get("__name__")).partition(".")[0] not in _SERIALIZERS):
             task_frames.append((code.co_filename, frame.f_lineno, code.co_name))
         frame = frame.f_back
     if results is None:
-        return _serving.ident, None, [], [], []
+        return _serving.ident, None, [], [], [], phase
     return (_serving.ident, len(results), list(results), list(chunks or ()),
-            list(reversed(task_frames)))
+            list(reversed(task_frames)), phase)
 
 
 def _hostname() -> str:

@@ -79,7 +79,7 @@ class Entry:
     __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished", "number",
                  "retries", "retry_on", "attempts", "sent", "resends", "record", "shallow",
                  "failure", "site", "output", "holds", "context", "discarded",
-                 "label", "committed")
+                 "label", "committed", "lost_on")
 
     def __init__(self, kind, run, args, kwargs, site, label, early):
         self.kind = kind
@@ -104,6 +104,7 @@ class Entry:
         self.attempts: tuple[str, ...] = ()  # what each failed attempt died of
         self.sent = None  # (function payload, task payload) while in flight
         self.resends = 0  # attempts lost through no fault of this task
+        self.lost_on = None  # MPI ranks lost while running an attempt of this task
         self.record = None  # its checkpoint key, with --checkpoint
         self.shallow = False  # a read that awaits only its arguments, not what they hold
 
@@ -564,9 +565,20 @@ class Scheduler:
                     continue
                 if entry.record is not None:
                     self.checkpoint.store(entry.record, payload, output)
+                if entry.lost_on:  # the run need not fail for the ranks it cost
+                    getattr(self.executor, "recovered", lambda ranks: None)(entry.lost_on)
                 self._finish(entry, value=value)
             else:
                 failure = _rebuild(payload, entry)
+                lost = getattr(failure[0], "_af_rank_lost", None)
+                if lost is not None and len(entry.attempts) < entry.retries:
+                    # An MPI rank died running it: retries run it on another rank, as
+                    # they run a task whose loky worker died on a fresh worker.
+                    rank, what = lost
+                    entry.attempts.append(what)
+                    entry.lost_on = (entry.lost_on or []) + [rank]
+                    self._resend(entry)
+                    continue
                 if isinstance(failure[0], entry.retry_on) \
                         and len(entry.attempts) < entry.retries:
                     entry.attempts += (f"{type(failure[0]).__name__}: {failure[0]}",)
@@ -747,7 +759,15 @@ class Scheduler:
                 self._dispatch(force=True)
             if self.in_flight == 0:
                 raise RuntimeError(_stuck_message(self.log))
-            self._receive(self.inbox.get())
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                # Idle until a result comes: what the program printed goes out now, so
+                # that a kill meanwhile (a launcher ending every MPI rank when one dies,
+                # a SIGKILL) cannot lose output that came before it.
+                _flush_output()
+                message = self.inbox.get()
+            self._receive(message)
 
     def wait_done(self, future: Future) -> None:
         self.drain(until=lambda: future._af_value is not _UNSET or future._af_error is not None)
@@ -885,6 +905,14 @@ def _done_future(value):
     future = concurrent.futures.Future()
     future.set_result(value)
     return future
+
+
+def _flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed or odd stream is the program's business
+            pass
 
 
 def _failed_future(exc):

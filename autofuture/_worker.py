@@ -41,12 +41,21 @@ def init_worker() -> None:
                      name="autofuture-orphan-watch").start()
 
 
+#: The real ``os._exit``: under MPI a task's own ``os._exit`` is reported to rank 0 as a
+#: lost rank (_mpi), and a worker ending because its parent is gone is no task's doing.
+exit_now = os._exit
+
+
 def _exit_with_parent(parent: int) -> None:
-    """A worker whose workflow died (even by SIGKILL) exits within a second, mid-task."""
+    """A worker whose workflow died (even by SIGKILL) exits within a second, mid-task.
+
+    Under MPI the parent is the launcher's (hydra's proxy, slurmstepd): gone, it
+    has taken the job with it.
+    """
     while True:
         time.sleep(0.5)
         if os.getppid() != parent:
-            os._exit(1)
+            exit_now(1)
 
 
 class _Capture(io.TextIOBase):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import time
 from pathlib import Path
 
 import e2e
+import mpirun
 import pytest
 
 # How long a finished run's workers and helpers may take to exit on their own.
@@ -90,3 +92,25 @@ def plain_run():
         return e2e.run_plain(program, header.args, header.env, timeout=header.timeout)
 
     return run
+
+
+@pytest.fixture
+def mpi():
+    """An ``mpirun.MPIRunner``; fails the test if a process of its runs outlives it.
+
+    Processes still alive ``mpirun.STRAGGLER_GRACE`` seconds after the test are
+    killed, so that one leak fails one test.
+    """
+    runner = mpirun.MPIRunner()
+    yield runner
+    left = runner.leftovers()
+    if left:
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        described = "\n".join(f"    pid {pid}: {cmd}" for pid, cmd in sorted(left.items()))
+        pytest.fail(f"{len(left)} process(es) of the MPI run still alive "
+                    f"{mpirun.STRAGGLER_GRACE:.0f}s after it ended (now killed):\n{described}",
+                    pytrace=False)

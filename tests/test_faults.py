@@ -725,16 +725,28 @@ SLEEPERS = """
 
 
 class Live:
-    """A run of SLEEPERS in its own session, its output read as it comes."""
+    """A run of SLEEPERS in its own session, its output read as it comes.
 
-    def __init__(self, tmp_path: Path):
+    ``command(script, mark)`` gives the command line (by default ``python -m
+    autofuture -n 3 sleepers.py MARK`` on loky), ``env`` variables to add, and
+    ``workers`` how many naps run at once (the others wait for a worker).
+    """
+
+    def __init__(self, tmp_path: Path, command=None, env=None, workers: int = WORKERS):
         self.script = write(tmp_path, "sleepers.py", SLEEPERS)
         self.mark = tmp_path / "mark"
         self.mark.mkdir()
+        self.workers = workers
+        # In the run's session: the driver and its workers; or mpiexec alone, since
+        # MPICH starts its proxy and each rank in sessions of their own.
+        self.in_session = 1 + WORKERS if command is None else 1
+        if command is None:
+            argv = [sys.executable, "-m", "autofuture", "-n", str(WORKERS), self.script.name,
+                    str(self.mark)]
+        else:
+            argv = command(self.script, self.mark)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autofuture", "-n", str(WORKERS), self.script.name,
-             str(self.mark)],
-            cwd=tmp_path, env=e2e._child_env(None), stdin=subprocess.DEVNULL,
+            argv, cwd=tmp_path, env=e2e._child_env(env), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self.sid = self.proc.pid
         e2e.STARTED_SESSIONS.append(self.sid)
@@ -756,13 +768,13 @@ class Live:
     def wait_sleeping(self) -> set[int]:
         """Wait until every task sleeps on its worker; the session's processes then."""
         deadline = time.monotonic() + DEADLINE
-        while self.out != "before 1\n" or len(os.listdir(self.mark)) < WORKERS:
+        while self.out != "before 1\n" or len(os.listdir(self.mark)) < self.workers:
             assert self.proc.poll() is None, f"ended early ({self.proc.returncode}): {self.err}"
             assert time.monotonic() < deadline, f"the tasks did not start: {self.err}"
             time.sleep(0.02)
         time.sleep(0.2)  # let the workflow block waiting
         members = e2e.session_members(self.sid)
-        assert len(members) >= 1 + WORKERS, describe(members)
+        assert len(members) >= self.in_session, describe(members)
         return members
 
     def wait_exit(self, limit: float) -> int | None:

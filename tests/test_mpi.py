@@ -1,11 +1,9 @@
 """``mpiexec -n N python -m autofuture``: the same output as the plain run, and clean failures.
 
 Every test runs the real ``mpiexec`` (the ``mpich`` wheel's, found next to
-``sys.executable`` or on PATH) with a hard deadline. MPICH's process manager
-puts its proxy and every rank in sessions of their own, so the usual check
-for processes left behind (conftest.py, by session) cannot see them: each run
-carries a variable ``AUTOFUTURE_MPI_TEST=<token>`` in its environment, which
-every rank inherits, and after the test no live process may still carry it.
+``sys.executable`` or on PATH) with a hard deadline, through ``mpirun.MPIRunner``;
+the ``mpi`` fixture (conftest.py) fails a test whose run left a process
+behind. The fault-injection matrix under MPI is test_faults_mpi.py.
 
     python -m pytest tests/test_mpi.py -q          (also part of the default run)
     tox -e mpi                                     (selects the ``mpi`` marker)
@@ -13,122 +11,26 @@ every rank inherits, and after the test no live process may still carry it.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import textwrap
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import e2e
+import mpirun
 import pytest
 
 from autofuture import _mpi
 
 pytestmark = pytest.mark.mpi
 
+mpirun.skip_without_mpi()
 
-def _find_mpiexec() -> str | None:
-    beside = Path(sys.executable).with_name("mpiexec")
-    if beside.exists():
-        return str(beside)
-    return shutil.which("mpiexec")
-
-
-MPIEXEC = _find_mpiexec()
-try:
-    import mpi4py  # noqa: F401
-except ImportError:  # pragma: no cover - depends on the environment
-    _MPI4PY = False
-else:
-    _MPI4PY = True
-
-if MPIEXEC is None or not _MPI4PY:  # pragma: no cover - depends on the environment
-    pytest.skip(
-        "the MPI tests need mpiexec and mpi4py: pip install mpi4py mpich "
-        f"(mpiexec {'found' if MPIEXEC else 'not found'}, "
-        f"mpi4py {'found' if _MPI4PY else 'not importable'})",
-        allow_module_level=True,
-    )
-
-# Per run; every run takes about a second, so this only trips on a hang.
-TIMEOUT = 60.0
-# How long ranks may take to exit once mpiexec has returned.
-STRAGGLER_GRACE = 5.0
-# An error or Ctrl-C on rank 0 must end every rank within this (SPEC §7).
-ABORT_WITHIN = 3.0
-
-MARKER = "AUTOFUTURE_MPI_TEST"
-
-
-def _marked_processes(token: str) -> dict[int, str]:
-    """Live processes whose environment carries ``MARKER=token``: pid -> command line."""
-    needle = f"{MARKER}={token}".encode()
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            environ = Path(f"/proc/{entry}/environ").read_bytes()
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0") and stat.rpartition(")")[2].split()[0] != "Z":
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                cmdline = b"?"
-            found[int(entry)] = cmdline.replace(b"\0", b" ").decode("utf-8", "replace").strip()
-    return found
-
-
-class MPIRunner:
-    """Runs ``mpiexec -n N python -m autofuture ...``; owns the leftover check."""
-
-    def __init__(self):
-        self.token = uuid.uuid4().hex
-
-    def env(self, extra=None) -> dict[str, str]:
-        return {MARKER: self.token, **(extra or {})}
-
-    def argv(self, ranks: int, program: Path, args=(), opts=()) -> list[str]:
-        return [MPIEXEC, "-n", str(ranks), sys.executable, "-m", "autofuture", *opts,
-                program.name, *args]
-
-    def run(self, ranks: int, program: Path, args=(), opts=(), env=None,
-            timeout: float = TIMEOUT) -> e2e.Run:
-        program = Path(program).resolve()
-        return e2e._run(self.argv(ranks, program, args, opts), program.parent,
-                        self.env(env), timeout)
-
-    def leftovers(self) -> dict[int, str]:
-        deadline = time.monotonic() + STRAGGLER_GRACE
-        while True:
-            left = _marked_processes(self.token)
-            if not left or time.monotonic() > deadline:
-                return left
-            time.sleep(0.1)
-
-
-@pytest.fixture
-def mpi():
-    runner = MPIRunner()
-    yield runner
-    left = runner.leftovers()
-    if left:
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        described = "\n".join(f"    pid {pid}: {cmd}" for pid, cmd in sorted(left.items()))
-        pytest.fail(f"{len(left)} process(es) of the MPI run still alive {STRAGGLER_GRACE:.0f}s "
-                    f"after it ended (now killed):\n{described}", pytrace=False)
+TIMEOUT = mpirun.TIMEOUT
+ABORT_WITHIN = mpirun.ABORT_WITHIN
 
 
 def _write(tmp_path: Path, name: str, source: str) -> Path:
