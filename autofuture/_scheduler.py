@@ -575,7 +575,7 @@ class Scheduler:
                     # An MPI rank died running it: retries run it on another rank, as
                     # they run a task whose loky worker died on a fresh worker.
                     rank, what = lost
-                    entry.attempts.append(what)
+                    entry.attempts += (what,)
                     entry.lost_on = (entry.lost_on or []) + [rank]
                     self._resend(entry)
                     continue
