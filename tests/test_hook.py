@@ -225,6 +225,23 @@ def test_stdlib_and_site_packages_are_never_opened(root, finder_opens):
     assert str((root / "mine.py").resolve()) in finder_opens
 
 
+def test_links_into_the_stdlib_are_never_opened(root, finder_opens):
+    # The finder remembers where each directory really is; a linked file, or
+    # a file in a linked directory, is judged by where it leads.
+    stdlib = Path(os.__file__).resolve().parent
+    (root / "mytextwrap.py").symlink_to(stdlib / "textwrap.py")
+    (root / "linked").symlink_to(stdlib, target_is_directory=True)
+    write(root, "mine.py", "x = 1\n")
+    with install():
+        fresh_import("mine")  # the directory is remembered as the user's
+        fresh_import("mytextwrap")
+        sys.path.insert(0, str(root / "linked"))
+        importlib.invalidate_caches()
+        assert fresh_import("colorsys").__file__.startswith(str(root / "linked"))
+    assert [p for p in finder_opens if p.startswith(str(stdlib))] == []
+    assert str((root / "mine.py").resolve()) in finder_opens
+
+
 def test_scan_site_packages_opens_site_packages_but_never_the_stdlib(root, finder_opens):
     import cloudpickle
 
