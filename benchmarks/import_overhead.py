@@ -30,6 +30,14 @@ a big module takes to run: a process that imported autofuture imports
 have), with and without ``install()``; the difference, per module, is the
 finder's toll.
 
+Each child runs ``gc.collect()`` just before the timed statement. Where the
+cyclic collector's next pass falls depends on everything the process
+allocated before (tokenizing one header more or less moves it), and a pass
+that falls while the new module's namespace is young walks all of it: a
+quarter of this import, by instruction counts, for runs that are unlucky,
+and any change to what runs first changes which runs are. Collecting first
+starts every case from the same point.
+
 The cases are interleaved, repetition by repetition, so that drift in the
 machine's speed affects all of them alike. The table gives the median and
 the min-max spread; the ratios divide medians by the unmarked median. The same
@@ -136,7 +144,7 @@ PRIMER = "# autofuture\n\"\"\"Loads autofuture's runtime before the timed import
 SMALL = '"""Small module {i}: the finder reads this header and finds no mark."""\nX = {i}\n'
 
 CHILD = textwrap.dedent('''\
-    import json, sys, time
+    import gc, json, sys, time
     sys.path.insert(0, {directory!r})
     if {hook!r}:
         import autofuture
@@ -144,6 +152,7 @@ CHILD = textwrap.dedent('''\
     if {primer!r}:
         sys.path.insert(0, {primer!r})
         import primer
+    gc.collect()
     start = time.perf_counter()
     import bigmod
     elapsed = time.perf_counter() - start
@@ -155,12 +164,13 @@ CHILD = textwrap.dedent('''\
 
 # Both variants import autofuture, so that only install() differs.
 SMALL_CHILD = textwrap.dedent('''\
-    import importlib, json, sys, time
+    import gc, importlib, json, sys, time
     sys.path.insert(0, {directory!r})
     import autofuture
     if {hook!r}:
         autofuture.install()
     names = ["small_%d" % i for i in range({modules!r})]
+    gc.collect()
     start = time.perf_counter()
     for name in names:
         importlib.import_module(name)
