@@ -189,6 +189,9 @@ def _quick(data: bytes, eof: bool) -> bool | None:
         second = len(data)
     if b"coding" in data[:second]:
         return None
+    if b"\0" in data:
+        return None  # tokenize of 3.12+ stops at a null byte, 3.11's reads on
+
     pos, docstring = 0, False
     while True:
         end = _LEADING.match(data, pos).end()

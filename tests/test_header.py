@@ -111,6 +111,7 @@ FRAGMENTS = [
     b"# coding: bogus\n", b"\n", b"   \n", b"\t\n", b"\f\n", b"# comment\n", b"   # indented\n",
     b"# autofuture\n", b"# autofuture  \t\n", b"# autofuture\xc2\xa0\n", b"#autofuture\n",
     b"# autofuture x\n", b"\f# autofuture\n", b"  # autofuture\n", b"# autofuture\x0b\n",
+    b"# autofuture\x00\n",
     b'"""doc"""\n', b"'''doc'''\n", b'"doc"\n', b"'doc'\n", b'r"""raw\\"""\n', b'u"doc"\n',
     b'R"doc"\n', b'U"""x"""\n', b'b"""doc"""\n', b'f"doc"\n', b'rb"x"\n', b'ur"x"\n', b'Rb"x"\n',
     b'"""\n# autofuture\n"""\n', b'"""a\\"""b"""\n', b'"""a""""\n', b'""""a"""\n', b'"a\\\nb"\n',
