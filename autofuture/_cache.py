@@ -104,7 +104,9 @@ def unpack(data: bytes, source: bytes, filename: str) -> types.CodeType | None:
     ):
         return None
     try:
-        code = marshal.loads(data[_HEADER_SIZE:])
+        # A view, as CPython's loader takes: a slice would copy the whole
+        # entry into fresh memory first (~60 us for 77 kB in a young process).
+        code = marshal.loads(memoryview(data)[_HEADER_SIZE:])
     except Exception:  # ValueError, EOFError, TypeError: corrupt or truncated
         return None
     if not isinstance(code, types.CodeType) or code.co_filename != filename:

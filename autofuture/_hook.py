@@ -92,6 +92,10 @@ class MarkedFinder(importlib.abc.MetaPathFinder):
         # Computed once: sysconfig and site answers do not change at run time.
         self._stdlib = _stdlib_roots()
         self._site = _site_roots()
+        # Where each directory really is ("site", "stdlib" or "other"): every
+        # import passes here, and resolving a path costs a system call per
+        # component. importlib.invalidate_caches() forgets it.
+        self._places: dict[str, str] = {}
 
     def may_open(self, filename: str) -> bool:
         """Whether looking for the mark in *filename* is allowed at all.
@@ -100,10 +104,28 @@ class MarkedFinder(importlib.abc.MetaPathFinder):
         so it is tested first: ``scan_site_packages`` unlocks it, never the
         standard library itself.
         """
-        path = os.path.normcase(os.path.realpath(filename))
-        if _under(path, self._site):
+        if os.path.islink(filename):  # the file itself may lead elsewhere
+            place = self._place(os.path.realpath(filename))
+        else:
+            directory = os.path.dirname(filename)
+            place = self._places.get(directory)
+            if place is None:
+                place = self._place(os.path.realpath(directory))
+                if os.path.isabs(directory):  # a relative one moves with os.chdir
+                    self._places[directory] = place
+        if place == "site":
             return self.scan_site_packages
-        return not _under(path, self._stdlib)
+        return place != "stdlib"
+
+    def _place(self, real: str) -> str:
+        path = os.path.normcase(real)
+        if _under(path, self._site):
+            return "site"
+        return "stdlib" if _under(path, self._stdlib) else "other"
+
+    def invalidate_caches(self) -> None:
+        """Forget where directories are (``importlib.invalidate_caches()`` calls this)."""
+        self._places.clear()
 
     def find_spec(
         self,

@@ -18,7 +18,25 @@ measured twice: as the first marked import (what ``install()`` then one
 import costs), and with the runtime already loaded by importing a tiny marked
 module first, untimed (what each further marked module costs; under
 ``python -m autofuture`` the runtime is always loaded before the script's
-imports).
+imports). The unmarked module is measured that way too, so that the
+per-module cost compares like with like: the process that ran a marked
+module has more objects, and its garbage collections fall elsewhere.
+
+The hook sits first on ``sys.meta_path``, so every import of the process,
+marked or not, passes through its finder. What that costs an unmarked
+import is measured on many small modules, where it is not lost in the time
+a big module takes to run: a process that imported autofuture imports
+``--modules`` one-line modules (each with a docstring, as most modules
+have), with and without ``install()``; the difference, per module, is the
+finder's toll.
+
+Each child runs ``gc.collect()`` just before the timed statement. Where the
+cyclic collector's next pass falls depends on everything the process
+allocated before (tokenizing one header more or less moves it), and a pass
+that falls while the new module's namespace is young walks all of it: a
+quarter of this import, by instruction counts, for runs that are unlucky,
+and any change to what runs first changes which runs are. Collecting first
+starts every case from the same point.
 
 The cases are interleaved, repetition by repetition, so that drift in the
 machine's speed affects all of them alike. The table gives the median and
@@ -27,7 +45,7 @@ figures, with every sample, go to a JSON file.
 
 Usage:
 
-    python benchmarks/import_overhead.py [--repeat 15] [--lines 2000] [--json PATH]
+    python benchmarks/import_overhead.py [--repeat 15] [--lines 2000] [--modules 200] [--json PATH]
 """
 
 from __future__ import annotations
@@ -50,7 +68,10 @@ LABELS = {
     "cold, runtime loaded": "cold, runtime already loaded",
     "warm, runtime loaded": "warm, runtime already loaded",
     "unmarked": "unmarked (plain .pyc, hook installed)",
+    "unmarked, runtime loaded": "unmarked, runtime already loaded",
     "no hook": "unmarked (plain .pyc, no hook)",
+    "small, hook": "{modules} small unmarked modules, hook installed",
+    "small, no hook": "{modules} small unmarked modules, no hook",
 }
 
 HEADER = '''\
@@ -120,8 +141,10 @@ def generate(marked: bool, lines: int) -> str:
 
 PRIMER = "# autofuture\n\"\"\"Loads autofuture's runtime before the timed import.\"\"\"\nX = 1\n"
 
+SMALL = '"""Small module {i}: the finder reads this header and finds no mark."""\nX = {i}\n'
+
 CHILD = textwrap.dedent('''\
-    import json, sys, time
+    import gc, json, sys, time
     sys.path.insert(0, {directory!r})
     if {hook!r}:
         import autofuture
@@ -129,12 +152,30 @@ CHILD = textwrap.dedent('''\
     if {primer!r}:
         sys.path.insert(0, {primer!r})
         import primer
+    gc.collect()
     start = time.perf_counter()
     import bigmod
     elapsed = time.perf_counter() - start
     loader = type(bigmod.__spec__.loader)
     print(json.dumps({{"seconds": elapsed,
                       "loader": loader.__module__ + "." + loader.__qualname__}}))
+''')
+
+
+# Both variants import autofuture, so that only install() differs.
+SMALL_CHILD = textwrap.dedent('''\
+    import gc, importlib, json, sys, time
+    sys.path.insert(0, {directory!r})
+    import autofuture
+    if {hook!r}:
+        autofuture.install()
+    names = ["small_%d" % i for i in range({modules!r})]
+    gc.collect()
+    start = time.perf_counter()
+    for name in names:
+        importlib.import_module(name)
+    elapsed = time.perf_counter() - start
+    print(json.dumps({{"seconds": elapsed}}))
 ''')
 
 
@@ -145,10 +186,18 @@ def measure(directory: Path, hook: bool, env: dict[str, str], primer: Path | Non
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def measure_small(directory: Path, hook: bool, modules: int, env: dict[str, str]) -> dict:
+    code = SMALL_CHILD.format(directory=str(directory), hook=hook, modules=modules)
+    proc = _common.run_child([sys.executable, "-c", code], env=env)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=15, help="repetitions per case (15)")
     parser.add_argument("--lines", type=int, default=2000, help="module length (2000)")
+    parser.add_argument("--modules", type=int, default=200,
+                        help="small modules for the hook's toll on unmarked imports (200)")
     parser.add_argument("--json", help=f"result file (default benchmarks/results/{NAME}.json)")
     args = parser.parse_args(argv)
 
@@ -164,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         primer_dir = Path(tmp, "primer")
         primer_dir.mkdir()
         (primer_dir / "primer.py").write_text(PRIMER, encoding="utf-8")
+        small_dir = Path(tmp, "small")
+        small_dir.mkdir()
+        for i in range(args.modules):
+            (small_dir / f"small_{i}.py").write_text(SMALL.format(i=i), encoding="utf-8")
 
         # Prime the caches (and fail early, with the child's output, if anything is wrong).
         loaders = {
@@ -172,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         measure(plain_dir, False, env)
         measure(marked_dir, True, env, primer_dir)
+        measure_small(small_dir, False, args.modules, env)  # writes their .pyc files
         if not loaders["marked"].startswith("autofuture"):
             print(f"the marked module was not loaded by autofuture (loader {loaders['marked']})",
                   file=sys.stderr)
@@ -188,33 +242,52 @@ def main(argv: list[str] | None = None) -> int:
             samples["warm, runtime loaded"].append(
                 measure(marked_dir, True, env, primer_dir)["seconds"])
             samples["unmarked"].append(measure(plain_dir, True, env)["seconds"])
+            samples["unmarked, runtime loaded"].append(
+                measure(plain_dir, True, env, primer_dir)["seconds"])
             samples["no hook"].append(measure(plain_dir, False, env)["seconds"])
+            samples["small, hook"].append(
+                measure_small(small_dir, True, args.modules, env)["seconds"])
+            samples["small, no hook"].append(
+                measure_small(small_dir, False, args.modules, env)["seconds"])
         cache_files = sorted(p.name for p in marked_cache.glob("*"))
 
     cases = {name: _common.summary(values) for name, values in samples.items()}
-    base = cases["unmarked"]["median"]
-    ratios = {f"{name}/unmarked": cases[name]["median"] / base for name in cases}
+    median = {name: stats["median"] for name, stats in cases.items()}
+    big = [name for name in cases if not name.startswith("small")]
+    ratios = {f"{name}/unmarked": median[name] / median["unmarked"] for name in big}
+    ratios["warm, runtime loaded/unmarked, runtime loaded"] = (
+        median["warm, runtime loaded"] / median["unmarked, runtime loaded"])
+    ratios["small, hook/small, no hook"] = median["small, hook"] / median["small, no hook"]
+    toll = (median["small, hook"] - median["small, no hook"]) / args.modules
 
     print(f"import of a {args.lines}-line module, median of {args.repeat} runs, milliseconds")
     print(f"{'case':<48} {'median':>8} {'min':>8} {'max':>8} {'/unmarked':>10}")
     for name, stats in cases.items():
-        print(f"{LABELS[name]:<48} {stats['median'] * 1e3:8.2f} {stats['min'] * 1e3:8.2f}"
-              f" {stats['max'] * 1e3:8.2f} {ratios[name + '/unmarked']:9.2f}x")
+        ratio = f"{ratios[name + '/unmarked']:9.2f}x" if name in big else ""
+        label = LABELS[name].format(modules=args.modules)
+        print(f"{label:<48} {stats['median'] * 1e3:8.2f} {stats['min'] * 1e3:8.2f}"
+              f" {stats['max'] * 1e3:8.2f} {ratio}")
     print(f"warm/unmarked = {ratios['warm/unmarked']:.2f}x, "
           f"cold/unmarked = {ratios['cold/unmarked']:.2f}x (first marked import); "
           f"{ratios['warm, runtime loaded/unmarked']:.2f}x and "
           f"{ratios['cold, runtime loaded/unmarked']:.2f}x with the runtime loaded "
           f"(goal: warm <= 1.2x)")
+    print(f"like for like, both with the runtime loaded: warm/unmarked = "
+          f"{ratios['warm, runtime loaded/unmarked, runtime loaded']:.2f}x")
+    print(f"the hook's toll on unmarked imports: {toll * 1e6:.1f} us per module "
+          f"({ratios['small, hook/small, no hook']:.2f}x for {args.modules} one-line modules)")
     print(f"cache files: {', '.join(cache_files) or 'none'}")
 
     target = _common.write_json(args.json, NAME, {
         "lines": args.lines,
+        "modules": args.modules,
         "repeat": args.repeat,
         "unit": "seconds",
         "loaders": loaders,
         "cache_files": cache_files,
         "cases": cases,
         "ratios": ratios,
+        "hook_toll_seconds_per_module": toll,
     })
     print(f"wrote {target}")
     return 0

@@ -163,6 +163,21 @@ def test_an_edit_within_the_same_second_is_seen(marked):
     assert_valid(directory / "__pycache__" / expected_name(), marked)
 
 
+def test_an_edit_with_old_times_restored_is_seen(marked, writable, compiles):
+    # Not a same-second race: the file's times are set back an hour, as
+    # ``cp -p``, ``tar`` or ``rsync -a`` of another version would, with the
+    # size unchanged. The entry is checked against the source's hash.
+    old = marked.stat().st_mtime_ns - 3600 * 10**9
+    os.utime(marked, ns=(old, old))
+    _hook.compile_path(marked)
+    marked.write_text(SOURCE.replace("1", "3"))
+    os.utime(marked, ns=(old, old))
+    code = _hook.compile_path(marked)
+    assert compiles == [str(marked)] * 2
+    assert code == _pipeline.source_to_code(marked.read_bytes(), str(marked))
+    assert_valid(marked.parent / "__pycache__" / expected_name(), marked)
+
+
 def test_dont_write_bytecode_environment_writes_nothing(marked):
     directory = marked.parent
     output, report = run_import(directory, PYTHONDONTWRITEBYTECODE="1")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from autofuture._header import is_marked, is_marked_file, read_header
+from autofuture._header import _quick, _tokenized, is_marked, is_marked_file, read_header
 
 DOC = b'"""A module.\n\nWith a long docstring.\n"""\n'
 SHEBANG = b"#!/usr/bin/env python\n"
@@ -99,3 +101,71 @@ def test_a_mark_far_down_the_body_is_not_read(tmp_path) -> None:
 def test_unreadable_files_are_not_marked(tmp_path) -> None:
     assert not is_marked_file(tmp_path / "missing.py")
     assert not is_marked_file(tmp_path)  # a directory
+
+
+# -- the quick reading agrees with tokenize ----------------------------------
+
+# Header lines, usual and odd, that random headers are made of.
+FRAGMENTS = [
+    b"#!/usr/bin/env python\n", b"# -*- coding: utf-8 -*-\n", b"# coding: latin-1\n",
+    b"# coding: bogus\n", b"\n", b"   \n", b"\t\n", b"\f\n", b"# comment\n", b"   # indented\n",
+    b"# autofuture\n", b"# autofuture  \t\n", b"# autofuture\xc2\xa0\n", b"#autofuture\n",
+    b"# autofuture x\n", b"\f# autofuture\n", b"  # autofuture\n", b"# autofuture\x0b\n",
+    b"# autofuture\x00\n",
+    b'"""doc"""\n', b"'''doc'''\n", b'"doc"\n', b"'doc'\n", b'r"""raw\\"""\n', b'u"doc"\n',
+    b'R"doc"\n', b'U"""x"""\n', b'b"""doc"""\n', b'f"doc"\n', b'rb"x"\n', b'ur"x"\n', b'Rb"x"\n',
+    b'"""\n# autofuture\n"""\n', b'"""a\\"""b"""\n', b'"""a""""\n', b'""""a"""\n', b'"a\\\nb"\n',
+    b'"""a\\\n"""\n', b'"""doc"""  # autofuture\n', b'"""doc""" "b"\n', b'"""doc""".strip()\n',
+    b'"""doc""";\n', b'"""doc"""\\\n', b'"""never closed\n', b'"unterminated\n', b'""\n',
+    b'"""\'\'\'"""\n', b"x = 1\n", b"import os\n", b"  x = 1\n", b"\\\n", b"\f\\\n", b"(\n",
+    b"@dec\n", b"1\n", b"$\n", b"\x00\n", b"caf\xe9\n", b"# caf\xe9\n", b"\xc3\xa9 = 1\n",
+    b"\xc2\xa0x\n", b"rx = 1\n", b"\x0b\n", b"def f(:\n",
+]
+
+
+def random_header(rng: random.Random) -> bytes:
+    source = b"".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(0, 6)))
+    if rng.random() < 0.1:
+        source = b"\xef\xbb\xbf" + source
+    newline = rng.random()
+    if newline < 0.15:
+        source = source.replace(b"\n", b"\r\n")
+    elif newline < 0.25:
+        source = source.replace(b"\n", b"\r")
+    if source and rng.random() < 0.2:
+        source = source[:-1]  # no newline at the end
+    return source
+
+
+def test_the_quick_reading_answers_as_tokenize_does() -> None:
+    # _quick answers (True or False) only with tokenize's verdict on the
+    # whole file, given the whole file or any prefix of it; None defers.
+    rng = random.Random(20260)
+    sources = [case[1] for case in CASES] + [random_header(rng) for _ in range(2500)]
+    answered = 0
+    for source in sources:
+        verdict = _tokenized(source)
+        quick = _quick(source, eof=True)
+        assert quick in (None, verdict), source
+        answered += quick is not None
+        for cut in range(len(source)):
+            assert _quick(source[:cut], eof=False) in (None, verdict), (source, cut)
+        assert is_marked(source) is verdict
+    assert answered > len(sources) // 2, "the quick reading should answer most headers"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"# autofuture\nx = 1\n",
+        b"#!/usr/bin/env python3\n# autofuture\n",
+        DOC + b"# autofuture\nimport os\n",
+        b"# Copyright\n\n" + DOC + b"\n# autofuture\n",
+        b"\xef\xbb\xbf" + DOC + b"from __future__ import annotations\n",
+        b"import os\n",
+        (DOC + b"# autofuture\n").replace(b"\n", b"\r\n"),
+        b'r"""C:\\path"""\nx = 1\n',
+    ],
+)
+def test_the_usual_headers_are_read_without_tokenizing(source: bytes) -> None:
+    assert _quick(source, eof=True) is _tokenized(source)

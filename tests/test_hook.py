@@ -165,6 +165,38 @@ def test_compile_path_futurizes_whether_or_not_marked(tmp_path, monkeypatch):
     assert code.co_filename == str(tmp_path / "fine.py")  # absolute, like __main__'s
 
 
+def test_a_cached_rewrite_of_an_unmarked_script_never_marks_its_module(root, monkeypatch):
+    # ``python -m autofuture plain.py`` caches a rewrite of an unmarked file;
+    # importing that file as a module must still give plain Python.
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = write(root, "plain_script.py", "values = [1]\nvalues.append(2)\n")
+    compile_path(path)
+    assert os.listdir(root / "__pycache__"), "the rewrite was cached"
+    with install():
+        import plain_script
+    assert type(plain_script.__loader__) is importlib.machinery.SourceFileLoader
+    assert plain_script.values == [1, 2]
+
+
+def test_an_edit_that_keeps_size_and_times_is_seen_on_reimport(root, monkeypatch):
+    # Times prove nothing: an editor, a checkout or a restored cache can give
+    # a changed file the size and modification time it had.
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = write(root, "edited.py", "# autofuture\nvalue = 111\n")
+    old = os.stat(path).st_mtime_ns - 3600 * 10**9  # well out of any "too recent" window
+    os.utime(path, ns=(old, old))
+    with install():
+        assert fresh_import("edited").value == 111
+        path.write_text("# autofuture\nvalue = 222\n")
+        os.utime(path, ns=(old, old))
+        assert fresh_import("edited").value == 222
+        path.write_text("value = 333\n# autofuture\n")  # the mark is gone, same size
+        os.utime(path, ns=(old, old))
+        edited = fresh_import("edited")
+    assert edited.value == 333
+    assert type(edited.__loader__) is importlib.machinery.SourceFileLoader
+
+
 def test_loader_source_to_code_is_futurized_too(root):
     path = write(root, "marked_mod.py", MARKED)
     loader = MarkedLoader("marked_mod", str(path))
@@ -222,6 +254,23 @@ def test_stdlib_and_site_packages_are_never_opened(root, finder_opens):
     assert type(json.__loader__) is importlib.machinery.SourceFileLoader
     assert [p for p in finder_opens if p.startswith((site_dir, stdlib))] == []
     # The recorder works: the user's own module was opened to look for the mark.
+    assert str((root / "mine.py").resolve()) in finder_opens
+
+
+def test_links_into_the_stdlib_are_never_opened(root, finder_opens):
+    # The finder remembers where each directory really is; a linked file, or
+    # a file in a linked directory, is judged by where it leads.
+    stdlib = Path(os.__file__).resolve().parent
+    (root / "mytextwrap.py").symlink_to(stdlib / "textwrap.py")
+    (root / "linked").symlink_to(stdlib, target_is_directory=True)
+    write(root, "mine.py", "x = 1\n")
+    with install():
+        fresh_import("mine")  # the directory is remembered as the user's
+        fresh_import("mytextwrap")
+        sys.path.insert(0, str(root / "linked"))
+        importlib.invalidate_caches()
+        assert fresh_import("colorsys").__file__.startswith(str(root / "linked"))
+    assert [p for p in finder_opens if p.startswith(str(stdlib))] == []
     assert str((root / "mine.py").resolve()) in finder_opens
 
 

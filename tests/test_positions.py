@@ -848,3 +848,25 @@ def test_carets_are_compared_at_all(tmp_path):
 def test_tables_do_not_overlap():
     counts = collections.Counter([*TRACEBACKS, *XFAIL_TRACEBACKS])
     assert [name for name, n in counts.items() if n > 1] == []
+
+
+def test_a_trampoline_is_the_code_compiled_at_the_call_site():
+    # A deferred local call runs in a frame at the user's file and line
+    # (warnings.warn and inspect see it); the code is moved there rather
+    # than compiled there, and must be the same code.
+    from autofuture import _tb
+
+    def user_frame():
+        return sys._getframe()
+
+    frame = user_frame()
+    for lineno in (1, 2, 417):
+        code = _tb._trampoline_at(frame, lineno).__code__
+        source = "\n" * (lineno - 1) + "def call(fn, args, kwargs): return fn(*args, **kwargs)"
+        module = compile(source, frame.f_code.co_filename, "exec")
+        compiled = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+        assert code == compiled.replace(co_name="user_frame")
+        assert (code.co_filename, code.co_firstlineno) == (compiled.co_filename, lineno)
+        assert getattr(code, "co_qualname", None) == getattr(compiled, "co_qualname", None)
+        assert list(code.co_positions()) == list(compiled.co_positions())
+        assert code in _tb._trampolines
