@@ -85,14 +85,23 @@ def _on_event(event, args):
         pass
 
 
+def _may_carry_mark(file) -> bool:
+    """The cheap byte test: no ``# autofuture`` anywhere means no mark.
+
+    Most files answer from their first 8 KiB; a longer one is read on, since
+    its header (a long docstring) may put the mark further down.
+    """
+    head = file.read(8192)
+    return _MARK in head or (len(head) == 8192 and _MARK in head[-len(_MARK):] + file.read())
+
+
 def _is_marked(path: str) -> bool:
     """Whether the script carries the mark; a cheap byte test first, then the real one."""
     if not path.endswith(".py"):
         return False
     with open(path, "rb") as file:
-        head = file.read(8192)
-    if _MARK not in head:
-        return False  # the mark line must be somewhere in the header: no mark
+        if not _may_carry_mark(file):
+            return False
     from autofuture import _header
 
     return _header.is_marked_file(path)
@@ -166,7 +175,7 @@ class _LazyFinder:
         if os.path.realpath(origin).startswith(self.roots):
             return False
         with open(origin, "rb") as file:
-            if _MARK not in file.read(8192):
+            if not _may_carry_mark(file):
                 return False
         from autofuture import _header
 

@@ -6,6 +6,7 @@ once per test session; it needs PyPI for autofuture's dependencies.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -235,3 +236,15 @@ def test_broken_autofuture_does_not_break_python(tmp_path):
 
 def test_hooks_file_is_the_installed_line():
     assert (REPO / "hooks" / "autofuture.pth").read_text() == _startup.PTH_LINE
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (b"# autofuture\nimport os\n", True),
+    (b"import os\n" * 2000, False),  # longer than the first read, no mark at all
+    # A docstring longer than the first read puts the mark beyond it.
+    (b'"""' + b"x" * 10_000 + b'"""\n# autofuture\nimport os\n', True),
+    # The mark straddling the end of the first read.
+    (b"#" * (8192 - 5) + b"\n# autofuture\n", True),
+])
+def test_the_cheap_byte_test_misses_no_mark(text, expected):
+    assert _startup._may_carry_mark(io.BytesIO(text)) is expected
