@@ -11,9 +11,10 @@ import concurrent.futures
 import importlib
 import os
 import shutil
+import sys
 import tempfile
 
-from . import _worker
+from . import _config, _worker
 
 
 class ExecutorError(Exception):
@@ -88,6 +89,7 @@ class Loky(_PoolAdapter):
     def _pool(self, workers: int):
         from loky import get_reusable_executor
 
+        _start_resource_tracker_quietly()
         return get_reusable_executor(
             max_workers=workers, timeout=60, initializer=_worker.init_worker,
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots},
@@ -125,6 +127,35 @@ class Loky(_PoolAdapter):
         else:
             self.pool.shutdown(wait=True)
         shutil.rmtree(self.slots, ignore_errors=True)
+
+
+def _start_resource_tracker_quietly() -> None:
+    """Start loky's resource tracker with its standard error on /dev/null.
+
+    The tracker outlives the run to remove the pool's semaphores, and when a
+    worker was lost or the run was cut short it may find one still there and
+    warn of "leaked semlock objects" after the program's own last line. It
+    removes them all the same; the warning is loky's, with nothing for the
+    user to do. ``AUTOFUTURE_DEBUG=1`` leaves its standard error alone.
+    """
+    from loky.backend import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    if _config.debug() or getattr(tracker, "_pid", None) is not None:
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)  # the tracker inherits the descriptor as it is now
+        tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _alive(pid: int) -> bool:

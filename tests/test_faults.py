@@ -937,3 +937,34 @@ def test_no_process_of_a_run_listens_on_a_port(live):
     assert one.wait_exit(SIGNAL_EXIT) == 130
     one.close()
     assert not wait_gone(one.sid)
+
+
+# --------------------------------------------------------------------------- loky's tracker
+
+TRACKER_STDERR = """
+import os
+from autofuture import _executors
+from loky.backend.resource_tracker import _resource_tracker as tracker
+pool = _executors.Loky(2)
+try:
+    print(pool.pool.submit(abs, -3).result(), os.readlink(f"/proc/{tracker._pid}/fd/2"))
+finally:
+    pool.shutdown()
+"""
+
+
+@pytest.mark.parametrize(("debug", "where"), [("", "/dev/null"), ("1", "inherited")])
+def test_loky_resource_tracker_warnings_stay_off_the_users_stderr(tmp_path, debug, where):
+    """loky's tracker may warn of "leaked semlock objects" after a lost worker, once the
+    program has ended; it cleans them up all the same. AUTOFUTURE_DEBUG=1 shows it."""
+    env = {**os.environ, "AUTOFUTURE_DEBUG": debug,
+           "PYTHONPATH": os.pathsep.join([str(e2e.REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", TRACKER_STDERR], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=DEADLINE)
+    assert done.returncode == 0, done.stderr
+    value, target = done.stdout.split()
+    assert value == "3"
+    if where == "/dev/null":
+        assert target == "/dev/null"
+    else:
+        assert target != "/dev/null"
