@@ -56,7 +56,7 @@ import threading
 import time
 import types
 
-from . import _config, _serialize, _worker
+from . import _config, _context, _serialize, _worker
 from ._errors import WorkerLostError
 
 # Message tags on autofuture's communicator.
@@ -705,7 +705,8 @@ def serve() -> int:
     except (AttributeError, ValueError, OSError):
         pass  # no usable stderr: the launcher still reports the crash
     _install_last_words()
-    own = {k: v for k, v in os.environ.items() if _per_process(k)}
+    # Launcher variables (PMI_RANK...) stay this rank's own whatever the workflow's are.
+    _context.keep_own({k: v for k, v in os.environ.items() if _per_process(k)}, _per_process)
     status = MPI.Status()
     cancelled = False
     while True:
@@ -724,7 +725,7 @@ def serve() -> int:
             comm.send(("skipped", ident), 0, RESULT)
             continue
         _serving.ident, _serving.labels = ident, labels
-        results = _runner(labels)(_localize(batch, own), capture)
+        results = _runner(labels)(batch, capture)
         _serving.ident = _serving.labels = None
         comm.send(("done", ident, results), 0, RESULT)
         if capture == "none":
@@ -759,17 +760,6 @@ def _goodbye() -> None:
 
 def _per_process(name: str) -> bool:
     return name.startswith(_PER_PROCESS_PREFIXES) or name in _PER_PROCESS_NAMES
-
-
-def _localize(batch, own: dict):
-    """The message with this process's launcher variables kept in the workflow's environment."""
-    context = batch[0]
-    if context is None:
-        return batch
-    cwd, env, path, argv = context
-    env = {k: v for k, v in env.items() if not _per_process(k)}
-    env.update(own)
-    return ((cwd, env, path, argv), *batch[1:])
 
 
 def _run_message(batch, capture):

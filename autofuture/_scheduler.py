@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 
-from . import _config, _serialize, _tb
+from . import _config, _context, _serialize, _tb
 from ._errors import RemoteError, SerializationError, WorkerLostError
 from ._future import _UNSET, Future
 
@@ -247,6 +247,7 @@ class Scheduler:
         self.in_flight = 0
         self.mean_task_seconds = None
         self.touched: dict[int, int] = {}
+        self.context = _context.Stamp()
         self.context_pending = 0
         self.observers = observers
         self.checkpoint = None
@@ -466,7 +467,7 @@ class Scheduler:
         done.add_done_callback(lambda f, batch=batch: self.inbox.put((batch, f)))
 
     def _message(self, batch: list):
-        """(batch, (context, function payloads, task payloads)), or None if none can travel.
+        """(batch, (context stamp, function payloads, task payloads)), or None if none can travel.
 
         Each distinct function is serialized once per message; a task whose
         function or arguments cannot be serialized fails alone, at its turn.
@@ -504,8 +505,7 @@ class Scheduler:
             sendable.append(entry)
         if not sendable:
             return None
-        context = (os.getcwd(), dict(os.environ), list(sys.path), list(sys.argv))
-        return sendable, (context, function_payloads, tasks)
+        return sendable, (self.context.current(), function_payloads, tasks)
 
     def _restored(self, entry: Entry) -> bool:
         """With --checkpoint: a task that finished in an earlier run is not run again."""

@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 
-from . import _serialize
+from . import _context, _serialize
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -117,21 +117,6 @@ def capture_thread_output():
     return restore
 
 
-def _apply_context(context) -> None:
-    """Working directory, environment, sys.path and sys.argv as of the call."""
-    if context is None:
-        return
-    cwd, env, path, argv = context
-    if os.getcwd() != cwd:
-        os.chdir(cwd)
-    if dict(os.environ) != env:
-        os.environ.clear()
-        os.environ.update(env)
-    if sys.path != path:
-        sys.path[:] = path
-    sys.argv[:] = argv
-
-
 def _remote_frames(tb) -> list[tuple[str, int, str]]:
     """The task's own frames: everything below this module's frames."""
     frames = []
@@ -215,13 +200,14 @@ def _mark_running(number: int) -> None:
 def run_batch(message, capture: str = "process") -> list[tuple]:
     """Run one message of tasks in order; ``capture`` is 'process', 'thread' or 'none'.
 
-    ``message`` is (context, function payloads, tasks): the workflow's
-    cwd/env/sys.path/argv, each distinct function once, and each task as
-    (function index, task number, (serialized (args, kwargs), out-of-band buffers)).
+    ``message`` is (context stamp, function payloads, tasks): the workflow's
+    cwd/env/sys.path/argv as ``_context`` stamps it, each distinct function
+    once, and each task as (function index, task number, (serialized (args,
+    kwargs), out-of-band buffers)).
     A result's value is likewise (payload, buffers).
     """
     context, function_payloads, tasks = message
-    _apply_context(context)
+    _context.apply(context)
     worker = threading.current_thread().name if capture == "thread" else f"pid {os.getpid()}"
     slots = capture == "process"
     functions: dict[int, tuple] = {}
