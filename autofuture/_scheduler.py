@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 
-from . import _config, _context, _serialize, _tb
+from . import _config, _context, _payloads, _serialize, _tb
 from ._errors import RemoteError, SerializationError, WorkerLostError
 from ._future import _UNSET, Future
 
@@ -101,7 +101,7 @@ class Entry:
         self.retries = 0  # how many times a failed attempt may run again
         self.retry_on: tuple = ()  # exception types worth another attempt
         self.attempts: list[str] = []  # what each failed attempt died of
-        self.sent = None  # (function payload, task payload) while in flight
+        self.sent = None  # ((token, function payload), task payload) while in flight
         self.resends = 0  # attempts lost through no fault of this task
         self.record = None  # its checkpoint key, with --checkpoint
         self.shallow = False  # a read that awaits only its arguments, not what they hold
@@ -248,6 +248,7 @@ class Scheduler:
         self.mean_task_seconds = None
         self.touched: dict[int, int] = {}
         self.context = _context.Stamp()
+        self.functions = _payloads.FunctionPayloads()
         self.context_pending = 0
         self.observers = observers
         self.checkpoint = None
@@ -450,7 +451,7 @@ class Scheduler:
                         "bytes": sum(len(task[2][0]) + sum(memoryview(b).nbytes
                                                            for b in task[2][1])
                                      for task in message[2])
-                        + sum(map(len, message[1])),
+                        + sum(len(payload) for _, payload in message[1]),
                         "time": time.time()})
         if self.executor.inline:
             from . import _worker
@@ -469,10 +470,11 @@ class Scheduler:
     def _message(self, batch: list):
         """(batch, (context stamp, function payloads, task payloads)), or None if none can travel.
 
-        Each distinct function is serialized once per message; a task whose
-        function or arguments cannot be serialized fails alone, at its turn.
+        Each distinct function goes once per message, as (token, payload)
+        (see ``_payloads``); a task whose function or arguments cannot be
+        serialized fails alone, at its turn.
         """
-        serialized: dict[int, bytes] = {}  # id(function) -> payload, once per message
+        functions: dict[int, tuple] = {}  # id(function) -> (token, payload), once per message
         function_errors: dict[int, Exception] = {}
         indexes: dict[int, int] = {}  # id(function payload) -> index in the message
         function_payloads: list = []
@@ -483,13 +485,13 @@ class Scheduler:
                 try:
                     if id(fn) in function_errors:
                         raise function_errors[id(fn)]
-                    if id(fn) not in serialized:
+                    if id(fn) not in functions:
                         try:
-                            serialized[id(fn)] = _serialize.dumps(fn)
+                            functions[id(fn)] = self.functions.get(fn)
                         except Exception as exc:
                             function_errors[id(fn)] = exc
                             raise
-                    entry.sent = (serialized[id(fn)], self._task_payload(entry))
+                    entry.sent = (functions[id(fn)], self._task_payload(entry))
                 except Exception as exc:
                     self._finish(entry, failure=(_serialization_error(entry, exc), (), None))
                     continue
@@ -509,7 +511,7 @@ class Scheduler:
 
     def _restored(self, entry: Entry) -> bool:
         """With --checkpoint: a task that finished in an earlier run is not run again."""
-        function_payload, task_payload = entry.sent
+        (_, function_payload), task_payload = entry.sent
         entry.record = self.checkpoint.key(function_payload, task_payload, entry.label)
         where = ("<unknown>", 0)
         if entry.site:

@@ -197,14 +197,34 @@ def _mark_running(number: int) -> None:
         os.pwrite(_slot, b"%20d" % number, 0)
 
 
+#: Functions loaded under a token (see ``_payloads``), across messages.
+_functions: dict = {}
+_FUNCTIONS_KEPT = 256
+
+
+def _function(entry) -> tuple:
+    """(function, None) or (None, failed result) for a message's (token, payload)."""
+    token, payload = entry
+    if token is None:
+        return _load(payload, "function")
+    loaded = _functions.get(token)
+    if loaded is None:
+        loaded = _load(payload, "function")
+        if loaded[1] is None:
+            if len(_functions) >= _FUNCTIONS_KEPT:
+                _functions.clear()
+            _functions[token] = loaded
+    return loaded
+
+
 def run_batch(message, capture: str = "process") -> list[tuple]:
     """Run one message of tasks in order; ``capture`` is 'process', 'thread' or 'none'.
 
     ``message`` is (context stamp, function payloads, tasks): the workflow's
     cwd/env/sys.path/argv as ``_context`` stamps it, each distinct function
-    once, and each task as (function index, task number, (serialized (args,
-    kwargs), out-of-band buffers)).
-    A result's value is likewise (payload, buffers).
+    once as (token, payload) (see ``_payloads``), and each task as (function
+    index, task number, (serialized (args, kwargs), out-of-band buffers)). A
+    result's value is likewise (payload, buffers).
     """
     context, function_payloads, tasks = message
     _context.apply(context)
@@ -219,7 +239,7 @@ def run_batch(message, capture: str = "process") -> list[tuple]:
         if failed is None:
             args, kwargs = task
             if index not in functions:
-                functions[index] = _load(function_payloads[index], "function")
+                functions[index] = _function(function_payloads[index])
             fn, failed = functions[index]
         results.append(failed or _run_one(fn, args, kwargs, capture, worker))
     if slots:
