@@ -15,7 +15,7 @@ import sys
 import types
 import warnings
 
-from . import _dispatch, _serialize, _tb
+from . import _api, _dispatch, _serialize, _tb
 from ._dispatch import TASK, WORKFLOW
 from ._future import _UNSET, Future
 from ._scheduler import EFFECT, READ, Entry, current, find_futures
@@ -198,6 +198,10 @@ def call(fn, /, *args, **kwargs):
         return _submit(fn, args, kwargs)
     if kind is WORKFLOW:
         return fn(*args, **kwargs)
+    if fn is _api.result and len(args) == 1 and not kwargs and isinstance(args[0], Future):
+        # It waits here, as documented, and returns the value: as a local call it would
+        # be a pending effect whose own future the caller gets back.
+        return current().wait_value(args[0])
     return _local(fn, args, kwargs)
 
 
