@@ -136,6 +136,10 @@ def implicit_inputs(fn) -> list:
 
 # -- arity from return annotations -------------------------------------------
 
+_class_arities: dict[type, int | None] = {}
+_UNKNOWN = object()
+
+
 def return_arity(fn) -> int | None:
     """The length a ``-> tuple[a, b]`` or ``-> SomeNamedTuple`` annotation promises."""
     fn = getattr(fn, "__wrapped__", fn)
@@ -149,6 +153,12 @@ def return_arity(fn) -> int | None:
             ann = eval(ann, getattr(fn, "__globals__", {}))  # noqa: S307 - the user's annotation
         except Exception:
             return None
+    if type(ann) is type:  # int, a NamedTuple: asked at every call, so remembered
+        arity = _class_arities.get(ann, _UNKNOWN)
+        if arity is _UNKNOWN:
+            arity = _class_arities[ann] = (len(ann._fields) if issubclass(ann, tuple)
+                                           and hasattr(ann, "_fields") else None)
+        return arity
     if isinstance(ann, type) and issubclass(ann, tuple) and hasattr(ann, "_fields"):
         return len(ann._fields)
     if typing.get_origin(ann) is tuple:

@@ -318,6 +318,7 @@ class MPIExecutor:
 
     name = "mpi"
     inline = False
+    wants_labels = True  # a lost rank's error names the task it was running
 
     def __init__(self):
         if _world.comm is None or _world.rank != 0 or _world.size < 2:

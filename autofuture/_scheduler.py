@@ -460,8 +460,10 @@ class Scheduler:
             capture = "none" if self.checkpoint is None else "process"
             self._receive((batch, _done_future(_worker.run_batch(message, capture))))
             return
-        try:  # the labels let an executor name the task a lost worker was running
-            done = self.executor.submit(message, labels=[entry.label for entry in batch])
+        # The labels let an executor name the task a lost worker was running.
+        labels = [entry.label for entry in batch] if self.executor.wants_labels else None
+        try:
+            done = self.executor.submit(message, labels=labels)
         except Exception as exc:  # a broken pool: these tasks' workers are lost
             self._receive((batch, _failed_future(exc)))
             return
@@ -727,13 +729,10 @@ class Scheduler:
 
     def drain(self, until=None) -> None:
         """Take what arrived and commit what can be; block until ``until()`` if given."""
+        inbox = self.inbox
         while True:
-            while True:
-                try:
-                    message = self.inbox.get_nowait()
-                except queue.Empty:
-                    break
-                self._receive(message)
+            while not inbox.empty():  # this thread alone takes from it: no Empty to catch
+                self._receive(inbox.get_nowait())
             self._advance()
             if until is None or until():
                 if self.ready:

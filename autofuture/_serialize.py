@@ -27,10 +27,20 @@ def _plain(obj, depth: int = 0) -> bool:
     if depth > 3:
         return False
     if t is tuple or t is list:
-        return len(obj) <= 64 and all(_plain(item, depth + 1) for item in obj)
+        if len(obj) > 64:
+            return False
+        for item in obj:  # a loop, not all(...): this runs for every task and result
+            if type(item) not in _ATOMS and not _plain(item, depth + 1):
+                return False
+        return True
     if t is dict:
-        return len(obj) <= 64 and all(
-            type(key) in _ATOMS and _plain(value, depth + 1) for key, value in obj.items())
+        if len(obj) > 64:
+            return False
+        for key, value in obj.items():
+            if type(key) not in _ATOMS or (type(value) not in _ATOMS
+                                           and not _plain(value, depth + 1)):
+                return False
+        return True
     return False
 
 # cloudpickle is imported with the first task, not with the first marked

@@ -54,7 +54,14 @@ def site_text(site) -> str:
     if not site:
         return "?"
     frame, lineno, _ = site[0]
-    return f"{os.path.basename(frame.f_code.co_filename)}:{lineno}"
+    filename = frame.f_code.co_filename
+    name = _basenames.get(filename)
+    if name is None:
+        name = _basenames[filename] = os.path.basename(filename)
+    return f"{name}:{lineno}"
+
+
+_basenames: dict[str, str] = {}
 
 
 _trampoline_codes: dict[tuple[str, int], types.CodeType] = {}
