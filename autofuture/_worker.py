@@ -197,6 +197,26 @@ def _mark_running(number: int) -> None:
         os.pwrite(_slot, b"%20d" % number, 0)
 
 
+_process = ""
+
+
+def _process_name() -> str:
+    """'pid 1234', made once per process (a system call and a string per message otherwise)."""
+    global _process
+    if not _process:
+        _process = f"pid {os.getpid()}"
+    return _process
+
+
+def _forget_process_name() -> None:
+    global _process
+    _process = ""
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_process_name)
+
+
 #: Functions loaded under a token (see ``_payloads``), across messages.
 _functions: dict = {}
 _FUNCTIONS_KEPT = 256
@@ -228,7 +248,7 @@ def run_batch(message, capture: str = "process") -> list[tuple]:
     """
     context, function_payloads, tasks = message
     _context.apply(context)
-    worker = threading.current_thread().name if capture == "thread" else f"pid {os.getpid()}"
+    worker = threading.current_thread().name if capture == "thread" else _process_name()
     slots = capture == "process"
     functions: dict[int, tuple] = {}
     results = []
