@@ -55,10 +55,6 @@ def _busy():
     return scheduler
 
 
-def _label(name: str, site) -> str:
-    return f"{name}() at {_tb.site_text(site)}"
-
-
 # -- module boundaries ----------------------------------------------------------
 
 def enter_module(namespace: dict) -> None:
@@ -251,7 +247,7 @@ def _effect(fn, args, kwargs, name):
     """A local call or mutation: it runs at its turn, in the workflow thread."""
     scheduler = current()
     site = _tb.call_site()
-    entry = Entry(EFFECT, fn, args, kwargs, site, _label(name, site), early=False)
+    entry = Entry(EFFECT, fn, args, kwargs, site, name, early=False)
     receiver = _getattr(fn, "__self__", None)
     return scheduler.add(entry, (receiver, args, kwargs))
 
@@ -263,8 +259,7 @@ def _submit(fn, args, kwargs):
     implicit = _dispatch.implicit_inputs(fn)
     early = scheduler.context_pending == 0 and scheduler.may_read_now(
         [*args, *kwargs.values(), *implicit])
-    entry = Entry(TASK_ENTRY, fn, args, kwargs, site, _label(_dispatch.task_name(fn), site),
-                  early=early)
+    entry = Entry(TASK_ENTRY, fn, args, kwargs, site, _dispatch.task_name(fn), early=early)
     options = _dispatch.task_options(fn)
     entry.retries = options.retries if options is not None and options.retries \
         else scheduler.options.retries
@@ -273,7 +268,7 @@ def _submit(fn, args, kwargs):
     future = scheduler.add(entry, (args, kwargs, implicit))
     future._af_arity = _dispatch.return_arity(fn)
     if future._af_arity is not None:
-        entry.label += f" -> {_dispatch.annotation_text(fn)}"
+        entry.suffix = f" -> {_dispatch.annotation_text(fn)}"
     return future
 
 
@@ -287,7 +282,7 @@ def _read(fn, args, kwargs=None, shallow=False):
     """
     scheduler = current()
     site = _tb.call_site()
-    entry = Entry(READ, fn, args, kwargs or {}, site, _label(_dispatch.task_name(fn), site),
+    entry = Entry(READ, fn, args, kwargs or {}, site, _dispatch.task_name(fn),
                   early=scheduler.may_read_now(args))
     entry.shallow = shallow
     return scheduler.add(entry, (args, kwargs))

@@ -78,15 +78,17 @@ class Entry:
     __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished", "number",
                  "retries", "retry_on", "attempts", "sent", "resends", "record", "shallow",
                  "failure", "site", "output", "holds", "context", "discarded",
-                 "label", "committed")
+                 "name", "suffix", "_label", "committed")
 
-    def __init__(self, kind, run, args, kwargs, site, label, early):
+    def __init__(self, kind, run, args, kwargs, site, name, early):
         self.kind = kind
         self.run = run
         self.args = args
         self.kwargs = kwargs
         self.site = site
-        self.label = label
+        self.name = name  # of the function: the label's first part
+        self.suffix = ""  # what the label says after the call site
+        self._label = None
         self.early = early
         self.deps = 0
         self.finished = False
@@ -105,6 +107,19 @@ class Entry:
         self.resends = 0  # attempts lost through no fault of this task
         self.record = None  # its checkpoint key, with --checkpoint
         self.shallow = False  # a read that awaits only its arguments, not what they hold
+
+    @property
+    def call_label(self) -> str:
+        """'f() at file.py:12': made when first asked for, which most entries never are."""
+        label = self._label
+        if label is None:
+            label = self._label = f"{self.name}() at {_tb.site_text(self.site)}"
+        return label
+
+    @property
+    def label(self) -> str:
+        """The call label and what follows it ('f() at file.py:12 -> tuple[int, int]')."""
+        return self.call_label + self.suffix
 
 
 # -- finding futures inside inputs --------------------------------------------
@@ -290,7 +305,7 @@ class Scheduler:
 
     def add(self, entry: Entry, inputs) -> Future:
         """Put ``entry`` at the end of the log, waiting for the futures in ``inputs``."""
-        future = Future(entry, entry.label)
+        future = Future(entry)
         entry.future = future
         found: list = []
         if entry.shallow:
