@@ -41,24 +41,24 @@ _tokens = itertools.count(1)
 #: workers may serve several workflows).
 _origin = os.urandom(8).hex()
 
-_writers: dict[types.CodeType, bool] = {}
+_writers: dict[int, tuple[types.CodeType, bool]] = {}  # by id: see _dispatch._code_kinds
 
 
 def _writes_outside(code: types.CodeType) -> bool:
     """Does this code (or code nested in it) rebind a global or a closure cell?"""
-    writes = _writers.get(code)
-    if writes is None:
-        writes = False
-        for instruction in dis.get_instructions(code):
-            name = instruction.opname
-            if name in _WRITES or (name in _CELL_WRITES
-                                   and instruction.argval in code.co_freevars):
-                writes = True
-                break
-        if not writes:
-            writes = any(_writes_outside(const) for const in code.co_consts
-                         if isinstance(const, types.CodeType))
-        _writers[code] = writes
+    known = _writers.get(id(code))
+    if known is not None and known[0] is code:
+        return known[1]
+    writes = False
+    for instruction in dis.get_instructions(code):
+        name = instruction.opname
+        if name in _WRITES or (name in _CELL_WRITES and instruction.argval in code.co_freevars):
+            writes = True
+            break
+    if not writes:
+        writes = any(_writes_outside(const) for const in code.co_consts
+                     if isinstance(const, types.CodeType))
+    _writers[id(code)] = (code, writes)
     return writes
 
 
