@@ -256,16 +256,15 @@ def _submit(fn, args, kwargs):
     """A task call: a future at once; the task starts when its inputs have values."""
     scheduler = current()
     site = _tb.call_site()
-    implicit = _dispatch.implicit_inputs(fn)
-    early = scheduler.context_pending == 0 and scheduler.may_read_now(
-        [*args, *kwargs.values(), *implicit])
+    inputs = [*args, *kwargs.values(), *_dispatch.implicit_inputs(fn)]
+    early = scheduler.context_pending == 0 and scheduler.may_read_now(inputs)
     entry = Entry(TASK_ENTRY, fn, args, kwargs, site, _dispatch.task_name(fn), early=early)
     options = _dispatch.task_options(fn)
     entry.retries = options.retries if options is not None and options.retries \
         else scheduler.options.retries
     if options is not None:
         entry.retry_on = options.retry_on
-    future = scheduler.add(entry, (args, kwargs, implicit))
+    future = scheduler.add(entry, inputs)  # one flat list: futures are looked for in it
     future._af_arity = _dispatch.return_arity(fn)
     if future._af_arity is not None:
         entry.suffix = f" -> {_dispatch.annotation_text(fn)}"
