@@ -44,6 +44,18 @@ _origin = os.urandom(8).hex()
 _writers: dict[int, tuple[types.CodeType, bool]] = {}  # by id: see _dispatch._code_kinds
 
 
+_generations: dict[int, object] = {}
+
+
+def _marked_generation() -> object:
+    """One object per number of marked files, so that parts compare by identity alone."""
+    count = len(marked_files)
+    generation = _generations.get(count)
+    if generation is None:
+        generation = _generations[count] = object()
+    return generation
+
+
 def _writes_outside(code: types.CodeType) -> bool:
     """Does this code (or code nested in it) rebind a global or a closure cell?"""
     known = _writers.get(id(code))
@@ -100,8 +112,8 @@ def parts(fn) -> list | None:
     if type(fn) is not types.FunctionType:
         return None
     if fn.__code__.co_filename not in marked_files and _by_reference(fn):
-        return [len(marked_files), fn]  # sent by name: nothing it reads travels with it
-    found: list = [len(marked_files)]  # a module marked later makes its functions travel by value
+        return [_marked_generation(), fn]  # sent by name: nothing it reads travels with it
+    found: list = [_marked_generation()]  # a module marked later: its functions go by value
     seen: set[int] = set()
     stack = [fn]
     while stack:
@@ -180,9 +192,8 @@ class FunctionPayloads:
         if made is None:
             return None, _serialize.dumps(fn)
         kept = self._kept.get(fn)
-        if kept is not None and kept[0][0] == made[0] and len(kept[0]) == len(made) \
-                and all(map(operator.is_, itertools.islice(kept[0], 1, None),
-                            itertools.islice(made, 1, None))):
+        if kept is not None and len(kept[0]) == len(made) \
+                and all(map(operator.is_, kept[0], made)):
             return kept[1], kept[2]
         payload = _serialize.dumps(fn)
         if not _stable_inputs(fn):
