@@ -30,11 +30,15 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 #: Where this worker notes the task it runs (see ``_mark_running``); read at start,
 #: since each task then gets the workflow's environment.
 _slots_dir = None
+#: A worker process of our own (loky's, an MPI rank): its context is the tasks' alone,
+#: so it is checked before each task, not only before each message.
+_own_process = False
 
 
 def init_worker() -> None:
     """Workers leave Ctrl-C to the workflow, which cancels and shuts them down."""
-    global _slots_dir
+    global _slots_dir, _own_process
+    _own_process = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _slots_dir = os.environ.get("AUTOFUTURE_SLOTS")
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
@@ -255,6 +259,11 @@ def run_batch(message, capture: str = "process") -> list[tuple]:
     for index, number, (payload, buffers) in tasks:
         if slots:
             _mark_running(number)
+        if results and _own_process:
+            # What an earlier task of this message did to the cwd, the environment,
+            # sys.path or sys.argv stays out of this one (a few microseconds to check).
+            # Threads of the workflow's own process share its context: not theirs to reset.
+            _context.apply(context)
         task, failed = _load(payload, "arguments", buffers)
         if failed is None:
             args, kwargs = task

@@ -235,6 +235,40 @@ def test_module_global_future_read_by_a_task(tmp_path, executor):
     e2e.assert_same(run_plain(script), fut)
 
 
+TASK_CONTEXT_SCRIPT = """
+    # autofuture
+    import os
+    import sys
+
+
+    def wander(i):
+        before = (os.path.basename(os.getcwd()), os.environ.get("AF_TASK_SET", "unset"))
+        os.makedirs(f"away{i}", exist_ok=True)
+        os.chdir(f"away{i}")
+        os.environ["AF_TASK_SET"] = f"by task {i}"
+        sys.argv.append("--from-a-task")
+        return before, sys.argv[1:]
+
+
+    for i in range(4):
+        print(wander(i))
+"""
+
+
+def test_a_task_s_own_context_changes_stay_out_of_the_next_task(tmp_path):
+    """One worker runs every task, several in one message: each still starts in the
+    workflow's cwd and environment. (Serial tasks run in the workflow's own process,
+    so their changes stay, as in the plain run.)"""
+    script = write_script(tmp_path, "wander.py", TASK_CONTEXT_SCRIPT)
+    run = e2e.run_autofuture(script, "loky", workers=1, args=("arg",), timeout=TIMEOUT)
+    assert not run.timed_out, run.describe()
+    expected = "".join(f"(('{tmp_path.name}', 'unset'), ['arg', '--from-a-task'])\n"
+                       for _ in range(4))
+    assert run.stdout == expected, run.stderr
+    serial = e2e.run_autofuture(script, "serial", workers=1, args=("arg",), timeout=TIMEOUT)
+    e2e.assert_same(run_plain(script, args=("arg",)), serial)
+
+
 # --------------------------------------------------------------------------- look-ahead
 
 LOOKAHEAD_SCRIPT = """
