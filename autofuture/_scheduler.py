@@ -463,9 +463,7 @@ class Scheduler:
         self.in_flight += 1
         if self.observers:
             self._emit({"event": "send", "ids": [entry.number for entry in batch],
-                        "bytes": sum(len(task[2][0]) + sum(memoryview(b).nbytes
-                                                           for b in task[2][1])
-                                     for task in message[2])
+                        "bytes": sum(_size(task[2]) for task in message[2])
                         + sum(len(payload) for _, payload in message[1]),
                         "time": time.time()})
         if self.executor.inline:
@@ -529,7 +527,8 @@ class Scheduler:
     def _restored(self, entry: Entry) -> bool:
         """With --checkpoint: a task that finished in an earlier run is not run again."""
         (_, function_payload), task_payload = entry.sent
-        entry.record = self.checkpoint.key(function_payload, task_payload, entry.label)
+        entry.record = self.checkpoint.key(function_payload, _serialize.serialized(task_payload),
+                                           entry.label)
         where = ("<unknown>", 0)
         if entry.site:
             frame, lineno, _ = entry.site[0]
@@ -540,16 +539,19 @@ class Scheduler:
         payload, entry.output = record
         if self.observers:
             self._emit({"event": "restored", "id": entry.number, "time": time.time()})
-        self._finish(entry, value=_serialize.loads(*payload))
+        self._finish(entry, value=_serialize.load(payload))
         return True
 
-    def _task_payload(self, entry: Entry) -> tuple[bytes, list]:
-        """An entry's (args, kwargs), with large buffers out of band for other processes.
+    def _task_payload(self, entry: Entry) -> tuple:
+        """An entry's (args, kwargs), with large buffers out of band for other processes
+        (inline when they are all numbers, strings and the like: see _serialize).
 
         Threads of this process get copies instead: a task's inputs are values
         captured at the call, never the workflow's own arrays.
         """
-        payload, buffers = _serialize.dumps_split((entry.args, entry.kwargs))
+        payload, buffers = _serialize.call_payload(entry.args, entry.kwargs)
+        if payload is None:
+            return payload, buffers
         if getattr(self.executor, "in_process", False):
             buffers = [bytearray(buffer) for buffer in buffers]
         return payload, buffers
@@ -572,12 +574,12 @@ class Scheduler:
                             "bytes": _size(payload) if ok else 0})
             if ok:
                 try:
-                    value = _serialize.loads(*payload)
+                    value = _serialize.load(payload)
                 except Exception as exc:
                     self._finish(entry, failure=(exc, (), exc.__traceback__))
                     continue
                 if entry.record is not None:
-                    self.checkpoint.store(entry.record, payload, output)
+                    self.checkpoint.store(entry.record, _serialize.serialized(payload), output)
                 self._finish(entry, value=value)
             else:
                 failure = _rebuild(payload, entry)
@@ -829,7 +831,7 @@ def _changes_context(entry: Entry) -> bool:
 
 
 def _size(payload) -> int:
-    data, buffers = payload
+    data, buffers = _serialize.serialized(payload)
     return len(data) + sum(memoryview(buffer).nbytes for buffer in buffers)
 
 

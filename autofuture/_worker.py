@@ -160,7 +160,7 @@ def _run_one(fn, args, kwargs, capture: str, worker: str):
         except BaseException as exc:  # noqa: BLE001 - a task error, raised in program order
             return (False, error_info(exc), chunks, (start, time.time(), worker))
         try:
-            data = _serialize.dumps_split(value, out_of_band=capture == "process")
+            data = _serialize.value_payload(value, out_of_band=capture == "process")
         except Exception as exc:
             text = error_info(exc, frames=[])[4]
             info = (None, "SerializationError",
@@ -175,8 +175,10 @@ def _run_one(fn, args, kwargs, capture: str, worker: str):
             ThreadLocalStreams.local.chunks = None
 
 
-def _load(payload: bytes, what: str, buffers=()):
+def _load(payload, what: str, buffers=()):
     """(value, None), or (None, failed result) when the payload cannot be read here."""
+    if payload is None:  # inline (see _serialize.call_payload)
+        return buffers, None
     try:
         return _serialize.loads(payload, buffers), None
     except BaseException as exc:  # noqa: BLE001 - reported to the workflow

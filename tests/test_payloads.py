@@ -181,7 +181,7 @@ def test_a_worker_loads_a_kept_function_once(loads):
     sent = message(scaled, 3)
     for _ in range(3):
         [(ok, payload, _, _)] = _worker.run_batch(sent, capture="none")
-        assert ok and _serialize.loads(*payload) == 6
+        assert ok and _serialize.load(payload) == 6
     assert len(loads) == 1
 
 
@@ -189,7 +189,7 @@ def test_a_worker_loads_other_functions_each_time(loads):
     sent = message(configured)
     for _ in range(2):
         [(ok, payload, _, _)] = _worker.run_batch(sent, capture="none")
-        assert ok and _serialize.loads(*payload) == 1
+        assert ok and _serialize.load(payload) == 1
     assert len(loads) == 2
 
 
@@ -199,3 +199,43 @@ def test_a_function_that_fails_to_load_is_not_kept(loads):
         [(ok, info, _, _)] = _worker.run_batch(sent, capture="none")
         assert not ok
     assert len(loads) == 2
+
+
+# --------------------------------------------------------------------------- inline values
+
+@pytest.mark.parametrize("args, kwargs", [((1, 2.5, "s", b"b", None, True, 3j), {}),
+                                          ((), {"k": 1}), ((10**100,), {})])
+def test_atoms_travel_inline_and_serialize_as_before(args, kwargs):
+    payload = _serialize.call_payload(args, kwargs)
+    assert payload == (None, (args, kwargs))
+    assert _serialize.load(payload) == (args, kwargs)
+    # checkpoint keys and records are made of these bytes: the same as before
+    assert _serialize.serialized(payload) == _serialize.dumps_split((args, kwargs))
+
+
+@pytest.mark.parametrize("args, kwargs", [(([1],), {}), (((1, 2),), {}), ((), {"k": [1]}),
+                                          ((Point(1),), {})])
+def test_anything_else_is_serialized_at_the_call(args, kwargs):
+    """A list may change after the call (captured by value); a tuple may hold anything."""
+    data, buffers = _serialize.call_payload(args, kwargs)
+    assert type(data) is bytes
+    loaded_args, loaded_kwargs = _serialize.load((data, buffers))
+    assert len(loaded_args) == len(args) and loaded_kwargs.keys() == kwargs.keys()
+
+
+@pytest.mark.parametrize("value", [7, "text", b"\x00" * 10, None, 2.5])
+def test_atom_results_travel_inline(value):
+    payload = _serialize.value_payload(value)
+    assert payload == (None, value)
+    assert _serialize.load(payload) == value
+    assert _serialize.serialized(payload) == _serialize.dumps_split(value)
+
+
+def test_a_worker_runs_inline_arguments_and_returns_inline_results(loads):
+    payloads = _payloads.FunctionPayloads()
+    sent = (_context.Stamp().current(), [payloads.get(offset)],
+            [(0, 1, _serialize.call_payload((1,), {"k": 4})),
+             (0, 2, _serialize.call_payload((2,), {}))])
+    results = _worker.run_batch(sent, capture="none")
+    assert [(ok, payload) for ok, payload, _, _ in results] == [(True, (None, 5)),
+                                                                (True, (None, 5))]
