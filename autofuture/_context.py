@@ -33,8 +33,6 @@ def _environ_data():
     return data if isinstance(data, dict) else dict(os.environ)
 
 
-def _same(seen, cwd: str, env) -> bool:
-    return seen[0] == cwd and seen[1] == env and seen[2] == sys.path and seen[3] == sys.argv
 
 
 # -- the workflow's half ------------------------------------------------------------------
@@ -49,7 +47,9 @@ class Stamp:
     def current(self) -> tuple:
         cwd = os.getcwd()
         env = _environ_data()
-        if self._seen is None or not _same(self._seen, cwd, env):
+        seen = self._seen
+        if seen is None or seen[0] != cwd or seen[1] != env or seen[2] != sys.path \
+                or seen[3] != sys.argv:
             self._seen = (cwd, dict(env), list(sys.path), list(sys.argv))
             blob = pickle.dumps((cwd, dict(os.environ), list(sys.path), list(sys.argv)),
                                 protocol=pickle.HIGHEST_PROTOCOL)
@@ -65,7 +65,8 @@ def read(stamp) -> tuple:
 # -- the worker's half --------------------------------------------------------------------
 
 #: (version, cwd, encoded environment, sys.path, sys.argv) as of the last apply.
-_applied = None
+_NOTHING_APPLIED = (None, None, None, None, None)
+_applied = _NOTHING_APPLIED
 #: Variables this process keeps whatever the workflow's are (an MPI rank's launcher
 #: variables), and the test that names them.
 _own: dict = {}
@@ -76,7 +77,7 @@ def keep_own(variables: dict, is_own) -> None:
     """Keep ``variables`` (and drop the workflow's variables that ``is_own`` names) in
     every environment applied from now on."""
     global _own, _is_own, _applied
-    _own, _is_own, _applied = dict(variables), is_own, None
+    _own, _is_own, _applied = dict(variables), is_own, _NOTHING_APPLIED
 
 
 def apply(stamp) -> None:
@@ -84,12 +85,12 @@ def apply(stamp) -> None:
     global _applied
     if stamp is None:
         return
-    version = stamp[0]
-    applied = _applied
-    if applied is not None and applied[0] == version \
-            and _same(applied[1:], os.getcwd(), _environ_data()):
+    version, cwd, env, path, argv = _applied
+    if version == stamp[0] and argv == sys.argv and path == sys.path \
+            and cwd == os.getcwd() and env == _environ_data():
         return
-    _applied = None  # until it is applied in full
+    version = stamp[0]
+    _applied = _NOTHING_APPLIED  # until it is applied in full
     cwd, env, path, argv = read(stamp)
     if _is_own is not None:
         env = {k: v for k, v in env.items() if not _is_own(k)}

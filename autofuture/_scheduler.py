@@ -450,9 +450,10 @@ class Scheduler:
 
     def _batch_target(self) -> int:
         """About 20 ms of work per message once task durations are known; else one."""
-        if self.mean_task_seconds is None:
+        mean = self.mean_task_seconds
+        if mean is None or mean > 0.01:
             return 1
-        return max(1, min(int(0.02 / max(self.mean_task_seconds, 1e-6)), 512))
+        return 512 if mean <= 0.02 / 512 else int(0.02 / mean)
 
     def _send(self, batch: list) -> None:
         """Serialize a batch (as of now, which is each task's program position) and send it."""
@@ -639,7 +640,10 @@ class Scheduler:
             future._af_value = value
             future._af_settle(value)
         entry.run = entry.args = entry.kwargs = None
-        dependents, future._af_dependents = future._af_dependents, []
+        dependents = future._af_dependents
+        if not dependents:
+            return
+        future._af_dependents = []
         for dependent in dependents:
             if dependent.finished or dependent.discarded:
                 continue

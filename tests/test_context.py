@@ -16,7 +16,7 @@ from autofuture import _context
 
 @pytest.fixture(autouse=True)
 def fresh_worker_state(monkeypatch):
-    monkeypatch.setattr(_context, "_applied", None)
+    monkeypatch.setattr(_context, "_applied", _context._NOTHING_APPLIED)
     monkeypatch.setattr(_context, "_own", {})
     monkeypatch.setattr(_context, "_is_own", None)
 
