@@ -293,10 +293,12 @@ def _operate(fn, args, deep=True):
     ``deep``: futures inside container arguments need values too (``[a] == [1]``
     compares values); reads (``xs[0]``, ``obj.attr``) take containers as they are.
     """
+    futures = False
     for arg in args:
         if isinstance(arg, Future):
             if arg._af_value is _UNSET or arg._af_touched or arg._af_error is not None:
                 return _read(fn, args, shallow=not deep)
+            futures = True
         elif deep and isinstance(arg, _CONTAINERS):
             found: list = []
             find_futures(arg, found)
@@ -304,6 +306,8 @@ def _operate(fn, args, deep=True):
                 return _read(fn, args)
     scheduler = _busy()
     if scheduler is None or scheduler.may_read_now(args):
+        if not futures:
+            return fn(*args)
         return fn(*[a._af_value if isinstance(a, Future) else a for a in args])
     return _read(fn, args, shallow=not deep)
 
