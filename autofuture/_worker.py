@@ -53,11 +53,28 @@ def _exit_with_parent(parent: int) -> None:
             os._exit(1)
 
 
-class _Capture(io.TextIOBase):
-    """A text stream that records what a task writes, keeping stdout/stderr order."""
+class _Discard:
+    """Where captured output goes between tasks: nowhere."""
 
-    def __init__(self, chunks: list, stream: int, encoding: str = "utf-8"):
-        self._chunks = chunks
+    def append(self, chunk) -> None:
+        pass
+
+
+_DISCARD = _Discard()
+
+
+class _Capture(io.TextIOBase):
+    """A text stream that records what a task writes, keeping stdout/stderr order.
+
+    A worker process has one pair (``_captures``), pointed at each task's list
+    in turn: making and finalizing a stream object costs about a microsecond
+    each, twice per task. So a stream a task kept (a logging handler made in a
+    task) records into whichever task runs; between tasks, what reaches it (from
+    a thread a task left running) is dropped. Closing it closes nothing.
+    """
+
+    def __init__(self, stream: int, encoding: str = "utf-8"):
+        self._chunks = _DISCARD
         self._stream = stream
         self._encoding = encoding
 
@@ -74,6 +91,24 @@ class _Capture(io.TextIOBase):
         if text:
             self._chunks.append((self._stream, text))
         return len(text)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
+_capture_pair = None
+
+
+def _captures(real) -> tuple:
+    """This process's (stdout, stderr) captures, made with the real streams' encodings."""
+    global _capture_pair
+    if _capture_pair is None:
+        _capture_pair = (_Capture(1, getattr(real[0], "encoding", "utf-8")),
+                         _Capture(2, getattr(real[1], "encoding", "utf-8")))
+    return _capture_pair
 
 
 class ThreadLocalStreams(io.TextIOBase):
@@ -150,8 +185,9 @@ def _run_one(fn, args, kwargs, capture: str, worker: str):
     saved = None
     if capture == "process":
         saved = sys.stdout, sys.stderr
-        sys.stdout = _Capture(chunks, 1, getattr(saved[0], "encoding", "utf-8"))
-        sys.stderr = _Capture(chunks, 2, getattr(saved[1], "encoding", "utf-8"))
+        out, err = _captures(saved)
+        out._chunks = err._chunks = chunks
+        sys.stdout, sys.stderr = out, err
     elif capture == "thread":
         ThreadLocalStreams.local.chunks = chunks
     try:
@@ -170,6 +206,7 @@ def _run_one(fn, args, kwargs, capture: str, worker: str):
         return (True, data, chunks, (start, time.time(), worker))
     finally:
         if saved is not None:
+            out._chunks = err._chunks = _DISCARD
             sys.stdout, sys.stderr = saved
         elif capture == "thread":
             ThreadLocalStreams.local.chunks = None

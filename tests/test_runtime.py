@@ -269,6 +269,42 @@ def test_a_task_s_own_context_changes_stay_out_of_the_next_task(tmp_path):
     e2e.assert_same(run_plain(script, args=("arg",)), serial)
 
 
+KEPT_STREAM_SCRIPT = """
+    # autofuture
+    import logging
+    import sys
+
+
+    def set_up(i):
+        logging.basicConfig(level=logging.INFO, format="%(message)s")  # keeps sys.stderr
+        logging.info("logged by task %d", i)
+        sys.stdout.close()
+        print("printed by task", i, flush=True)
+        return i
+
+
+    def log_again(i):
+        logging.info("logged by task %d", i)
+        print("printed by task", i, flush=True)
+        return i
+
+
+    print(set_up(1))
+    print(log_again(2))
+"""
+
+
+def test_a_stream_a_task_kept_records_the_next_task_on_its_worker(tmp_path):
+    """A logging handler made in one task writes the next task's records too, each replayed
+    with its own task; closing sys.stdout in a task does not break the next one."""
+    script = write_script(tmp_path, "kept_stream.py", KEPT_STREAM_SCRIPT)
+    run = e2e.run_autofuture(script, "loky", workers=1, timeout=TIMEOUT)
+    assert not run.timed_out, run.describe()
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "printed by task 1\n1\nprinted by task 2\n2\n"
+    assert run.stderr.splitlines() == ["logged by task 1", "logged by task 2"]
+
+
 # --------------------------------------------------------------------------- look-ahead
 
 LOOKAHEAD_SCRIPT = """
