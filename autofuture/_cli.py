@@ -246,7 +246,7 @@ def _execute(code, module) -> int:
     return 0
 
 
-_tb.runner_codes.add(_execute.__code__)
+_tb.add_runner(_execute.__code__)
 
 
 def _shutdown(cancel: bool) -> None:

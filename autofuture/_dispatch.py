@@ -21,7 +21,11 @@ MARKER = "__autofuture__"
 marked_files: set[str] = set()
 
 _NOT_PLAIN = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
-_code_kinds: dict[types.CodeType, str] = {}
+
+# Caches about code objects are keyed by id(code), with the code object kept in the
+# value (so the id stays its own): a code object's hash is computed afresh at every
+# lookup, over its bytecode and every constant, nested functions' code included.
+_code_kinds: dict[int, tuple[types.CodeType, str]] = {}
 
 
 class TaskOptions:
@@ -56,11 +60,12 @@ def kind_of(fn) -> str:
         if marker is not None:
             return TASK if isinstance(marker, TaskOptions) else marker
         code = fn.__code__
-        kind = _code_kinds.get(code)
-        if kind is None:
-            plain = not code.co_flags & _NOT_PLAIN
-            kind = TASK if plain and code.co_filename in marked_files else LOCAL
-            _code_kinds[code] = kind
+        known = _code_kinds.get(id(code))
+        if known is not None and known[0] is code:
+            return known[1]
+        plain = not code.co_flags & _NOT_PLAIN
+        kind = TASK if plain and code.co_filename in marked_files else LOCAL
+        _code_kinds[id(code)] = (code, kind)
         return kind
     if t is types.MethodType:
         marker = getattr(fn.__func__, MARKER, None)
@@ -84,17 +89,19 @@ def task_name(fn) -> str:
 
 # -- a task's inputs beyond its arguments -------------------------------------
 
-_code_globals: dict[types.CodeType, tuple[str, ...]] = {}
+_code_globals: dict[int, tuple[types.CodeType, tuple[str, ...]]] = {}
 
 
 def _global_names(code: types.CodeType) -> tuple[str, ...]:
-    names = _code_globals.get(code)
-    if names is None:
-        found = set(code.co_names)
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                found.update(_global_names(const))
-        names = _code_globals[code] = tuple(sorted(found))
+    known = _code_globals.get(id(code))
+    if known is not None and known[0] is code:
+        return known[1]
+    found = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found.update(_global_names(const))
+    names = tuple(sorted(found))
+    _code_globals[id(code)] = (code, names)
     return names
 
 
@@ -136,6 +143,10 @@ def implicit_inputs(fn) -> list:
 
 # -- arity from return annotations -------------------------------------------
 
+_class_arities: dict[type, int | None] = {}
+_UNKNOWN = object()
+
+
 def return_arity(fn) -> int | None:
     """The length a ``-> tuple[a, b]`` or ``-> SomeNamedTuple`` annotation promises."""
     fn = getattr(fn, "__wrapped__", fn)
@@ -149,6 +160,12 @@ def return_arity(fn) -> int | None:
             ann = eval(ann, getattr(fn, "__globals__", {}))  # noqa: S307 - the user's annotation
         except Exception:
             return None
+    if type(ann) is type:  # int, a NamedTuple: asked at every call, so remembered
+        arity = _class_arities.get(ann, _UNKNOWN)
+        if arity is _UNKNOWN:
+            arity = _class_arities[ann] = (len(ann._fields) if issubclass(ann, tuple)
+                                           and hasattr(ann, "_fields") else None)
+        return arity
     if isinstance(ann, type) and issubclass(ann, tuple) and hasattr(ann, "_fields"):
         return len(ann._fields)
     if typing.get_origin(ann) is tuple:

@@ -1,7 +1,8 @@
 """Thin adapters from the scheduler to whatever runs the tasks.
 
-Every adapter offers ``submit(payloads) -> concurrent.futures.Future`` (the
-future's result is ``_worker.run_batch``'s list), ``workers``, and
+Every adapter offers ``submit(payloads, labels) -> concurrent.futures.Future``
+(the future's result is ``_worker.run_batch``'s list), ``workers``,
+``wants_labels`` (whether ``submit`` uses the tasks' labels) and
 ``shutdown(cancel)``. The scheduler knows nothing about which one it has.
 """
 
@@ -27,6 +28,7 @@ class Serial:
     name = "serial"
     workers = 1
     inline = True
+    wants_labels = False
     in_process = True
 
     def submit(self, payloads, labels=None):
@@ -40,6 +42,7 @@ class Serial:
 
 class _PoolAdapter:
     inline = False
+    wants_labels = False  # submit() is given the tasks' labels only if it uses them
     in_process = False  # True when tasks run in this process and share its memory
 
     def __init__(self, pool, workers: int, capture: str):
@@ -96,13 +99,11 @@ class Loky(_PoolAdapter):
         )
 
     def submit(self, message, labels=None):
-        from loky.process_executor import BrokenProcessPool, ShutdownExecutorError
-
         try:
-            return super().submit(message)
-        except (BrokenProcessPool, ShutdownExecutorError, RuntimeError):
+            return self.pool.submit(_worker.run_batch, message, self.capture)
+        except _pool_broken():
             self.pool = self._pool(self.workers)  # a worker died: a fresh pool
-            return super().submit(message)
+            return self.pool.submit(_worker.run_batch, message, self.capture)
 
     def lost_tasks(self) -> set[int]:
         """Numbers of the tasks that were running in workers that have died."""
@@ -156,6 +157,13 @@ def _start_resource_tracker_quietly() -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def _pool_broken() -> tuple:
+    """What loky's submit raises once a worker died or the pool was shut down."""
+    from loky.process_executor import BrokenProcessPool, ShutdownExecutorError
+
+    return (BrokenProcessPool, ShutdownExecutorError, RuntimeError)
 
 
 def _alive(pid: int) -> bool:

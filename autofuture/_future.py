@@ -44,7 +44,7 @@ class Future(concurrent.futures.Future):
     # take it as input (and so may mutate its value). _af_arity: the length a
     # return annotation promises, if any. _af_label: "f() at file.py:12".
 
-    def __init__(self, entry=None, label: str = "", arity: int | None = None):
+    def __init__(self, entry=None, arity: int | None = None):
         # concurrent.futures.Future's fields, without its Condition: most
         # futures are never waited on from another thread, and a Condition
         # costs microseconds and hundreds of bytes. See ``_condition``.
@@ -60,8 +60,12 @@ class Future(concurrent.futures.Future):
         self._af_dependents = ()
         self._af_touched = 0
         self._af_arity = arity
-        self._af_label = label
         self._af_sources = ()
+
+    @property
+    def _af_label(self) -> str:
+        entry = self._af_entry
+        return entry.call_label if entry is not None else ""
 
     @property
     def _condition(self):

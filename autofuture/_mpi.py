@@ -65,7 +65,7 @@ import threading
 import time
 import types
 
-from . import _config, _serialize, _worker
+from . import _config, _context, _serialize, _worker
 from ._errors import Terminated, WorkerLostError
 
 # Message tags on autofuture's communicator.
@@ -341,6 +341,7 @@ class MPIExecutor:
 
     name = "mpi"
     inline = False
+    wants_labels = True  # a lost rank's error names the task it was running
 
     def __init__(self):
         if _world.comm is None or _world.rank != 0 or _world.size < 2:
@@ -784,7 +785,8 @@ def serve() -> int:
         pass  # no usable stderr: the launcher still reports the crash
     _install_last_words()
     _watch_rank_zero(_world.root)
-    own = {k: v for k, v in os.environ.items() if _per_process(k)}
+    # Launcher variables (PMI_RANK...) stay this rank's own whatever the workflow's are.
+    _context.keep_own({k: v for k, v in os.environ.items() if _per_process(k)}, _per_process)
     status = MPI.Status()
     cancelled = False
     while True:
@@ -803,7 +805,7 @@ def serve() -> int:
             comm.send(("skipped", ident), 0, RESULT)
             continue
         _serving.ident, _serving.labels = ident, labels
-        results = _runner(labels)(_localize(batch, own), capture)
+        results = _runner(labels)(batch, capture)
         _serving.ident = _serving.labels = None
         comm.send(("done", ident, results), 0, RESULT)
         if capture == "none":
@@ -899,17 +901,6 @@ def _goodbye() -> None:
 
 def _per_process(name: str) -> bool:
     return name.startswith(_PER_PROCESS_PREFIXES) or name in _PER_PROCESS_NAMES
-
-
-def _localize(batch, own: dict):
-    """The message with this process's launcher variables kept in the workflow's environment."""
-    context = batch[0]
-    if context is None:
-        return batch
-    cwd, env, path, argv = context
-    env = {k: v for k, v in env.items() if not _per_process(k)}
-    env.update(own)
-    return ((cwd, env, path, argv), *batch[1:])
 
 
 def _run_message(batch, capture):

@@ -15,7 +15,7 @@ import sys
 import types
 import warnings
 
-from . import _dispatch, _serialize, _tb
+from . import _api, _dispatch, _serialize, _tb
 from ._dispatch import TASK, WORKFLOW
 from ._future import _UNSET, Future
 from ._scheduler import _ATOMS, EFFECT, READ, Entry, current, find_futures
@@ -63,10 +63,6 @@ def _busy():
     if scheduler is None or not scheduler.logs[-1]:
         return None
     return scheduler
-
-
-def _label(name: str, site) -> str:
-    return f"{name}() at {_tb.site_text(site)}"
 
 
 # -- module boundaries ----------------------------------------------------------
@@ -216,6 +212,10 @@ def call(fn, /, *args, **kwargs):
         return _submit(fn, args, kwargs)
     if kind is WORKFLOW:
         return fn(*args, **kwargs)
+    if fn is _api.result and len(args) == 1 and not kwargs and isinstance(args[0], Future):
+        # It waits here, as documented, and returns the value: as a local call it would
+        # be a pending effect whose own future the caller gets back.
+        return current().wait_value(args[0])
     return _local(fn, args, kwargs)
 
 
@@ -274,7 +274,7 @@ def _effect(fn, args, kwargs, name):
     """A local call or mutation: it runs at its turn, in the workflow thread."""
     scheduler = current()
     site = _tb.call_site()
-    entry = Entry(EFFECT, fn, args, kwargs, site, _label(name, site), early=False)
+    entry = Entry(EFFECT, fn, args, kwargs, site, name, early=False)
     receiver = _getattr(fn, "__self__", None)
     return scheduler.add(entry, (receiver, args, kwargs))
 
@@ -283,20 +283,18 @@ def _submit(fn, args, kwargs):
     """A task call: a future at once; the task starts when its inputs have values."""
     scheduler = current()
     site = _tb.call_site()
-    implicit = _dispatch.implicit_inputs(fn)
-    early = scheduler.context_pending == 0 and scheduler.may_read_now(
-        [*args, *kwargs.values(), *implicit])
-    entry = Entry(TASK_ENTRY, fn, args, kwargs, site, _label(_dispatch.task_name(fn), site),
-                  early=early)
+    inputs = [*args, *kwargs.values(), *_dispatch.implicit_inputs(fn)]
+    early = scheduler.context_pending == 0 and scheduler.may_read_now(inputs)
+    entry = Entry(TASK_ENTRY, fn, args, kwargs, site, _dispatch.task_name(fn), early=early)
     options = _dispatch.task_options(fn)
     entry.retries = options.retries if options is not None and options.retries \
         else scheduler.options.retries
     if options is not None:
         entry.retry_on = options.retry_on
-    future = scheduler.add(entry, (args, kwargs, implicit))
+    future = scheduler.add(entry, inputs)  # one flat list: futures are looked for in it
     future._af_arity = _dispatch.return_arity(fn)
     if future._af_arity is not None:
-        entry.label += f" -> {_dispatch.annotation_text(fn)}"
+        entry.suffix = f" -> {_dispatch.annotation_text(fn)}"
     return future
 
 
@@ -310,7 +308,7 @@ def _read(fn, args, kwargs=None, shallow=False):
     """
     scheduler = current()
     site = _tb.call_site()
-    entry = Entry(READ, fn, args, kwargs or {}, site, _label(_dispatch.task_name(fn), site),
+    entry = Entry(READ, fn, args, kwargs or {}, site, _dispatch.task_name(fn),
                   early=scheduler.may_read_now(args))
     entry.shallow = shallow
     return scheduler.add(entry, (args, kwargs))
@@ -322,10 +320,12 @@ def _operate(fn, args, deep=True):
     ``deep``: futures inside container arguments need values too (``[a] == [1]``
     compares values); reads (``xs[0]``, ``obj.attr``) take containers as they are.
     """
+    futures = False
     for arg in args:
         if isinstance(arg, Future):
             if arg._af_value is _UNSET or arg._af_touched or arg._af_error is not None:
                 return _read(fn, args, shallow=not deep)
+            futures = True
         elif deep and isinstance(arg, _CONTAINERS):
             found: list = []
             find_futures(arg, found)
@@ -333,6 +333,8 @@ def _operate(fn, args, deep=True):
                 return _read(fn, args)
     scheduler = _busy()
     if scheduler is None or scheduler.may_read_now(args):
+        if not futures:
+            return fn(*args)
         return fn(*[a._af_value if isinstance(a, Future) else a for a in args])
     return _read(fn, args, shallow=not deep)
 

@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 
-from . import _config, _serialize, _tb
+from . import _config, _context, _payloads, _serialize, _tb
 from ._errors import RemoteError, SerializationError, WorkerLostError
 from ._future import _UNSET, Future
 
@@ -79,15 +79,17 @@ class Entry:
     __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished", "number",
                  "retries", "retry_on", "attempts", "sent", "resends", "record", "shallow",
                  "failure", "site", "output", "holds", "context", "discarded",
-                 "label", "committed", "lost_on")
+                 "name", "suffix", "_label", "committed", "lost_on")
 
-    def __init__(self, kind, run, args, kwargs, site, label, early):
+    def __init__(self, kind, run, args, kwargs, site, name, early):
         self.kind = kind
         self.run = run
         self.args = args
         self.kwargs = kwargs
         self.site = site
-        self.label = label
+        self.name = name  # of the function: the label's first part
+        self.suffix = ""  # what the label says after the call site
+        self._label = None
         self.early = early
         self.deps = 0
         self.finished = False
@@ -102,11 +104,24 @@ class Entry:
         self.retries = 0  # how many times a failed attempt may run again
         self.retry_on: tuple = ()  # exception types worth another attempt
         self.attempts: tuple[str, ...] = ()  # what each failed attempt died of
-        self.sent = None  # (function payload, task payload) while in flight
+        self.sent = None  # ((token, function payload), task payload) while in flight
         self.resends = 0  # attempts lost through no fault of this task
         self.lost_on = None  # MPI ranks lost while running an attempt of this task
         self.record = None  # its checkpoint key, with --checkpoint
         self.shallow = False  # a read that awaits only its arguments, not what they hold
+
+    @property
+    def call_label(self) -> str:
+        """'f() at file.py:12': made when first asked for, which most entries never are."""
+        label = self._label
+        if label is None:
+            label = self._label = f"{self.name}() at {_tb.site_text(self.site)}"
+        return label
+
+    @property
+    def label(self) -> str:
+        """The call label and what follows it ('f() at file.py:12 -> tuple[int, int]')."""
+        return self.call_label + self.suffix
 
 
 # -- finding futures inside inputs --------------------------------------------
@@ -249,6 +264,8 @@ class Scheduler:
         self.in_flight = 0
         self.mean_task_seconds = None
         self.touched: dict[int, int] = {}
+        self.context = _context.Stamp()
+        self.functions = _payloads.FunctionPayloads()
         self.context_pending = 0
         self.observers = observers
         self.checkpoint = None
@@ -291,7 +308,7 @@ class Scheduler:
 
     def add(self, entry: Entry, inputs) -> Future:
         """Put ``entry`` at the end of the log, waiting for the futures in ``inputs``."""
-        future = Future(entry, entry.label)
+        future = Future(entry)
         entry.future = future
         found: list = []
         if entry.shallow:
@@ -439,9 +456,10 @@ class Scheduler:
 
     def _batch_target(self) -> int:
         """About 20 ms of work per message once task durations are known; else one."""
-        if self.mean_task_seconds is None:
+        mean = self.mean_task_seconds
+        if mean is None or mean > 0.01:
             return 1
-        return max(1, min(int(0.02 / max(self.mean_task_seconds, 1e-6)), 512))
+        return 512 if mean <= 0.02 / 512 else int(0.02 / mean)
 
     def _send(self, batch: list) -> None:
         """Serialize a batch (as of now, which is each task's program position) and send it."""
@@ -452,10 +470,8 @@ class Scheduler:
         self.in_flight += 1
         if self.observers:
             self._emit({"event": "send", "ids": [entry.number for entry in batch],
-                        "bytes": sum(len(task[2][0]) + sum(memoryview(b).nbytes
-                                                           for b in task[2][1])
-                                     for task in message[2])
-                        + sum(map(len, message[1])),
+                        "bytes": sum(_size(task[2]) for task in message[2])
+                        + sum(len(payload) for _, payload in message[1]),
                         "time": time.time()})
         if self.executor.inline:
             from . import _worker
@@ -464,20 +480,23 @@ class Scheduler:
             capture = "none" if self.checkpoint is None else "process"
             self._receive((batch, _done_future(_worker.run_batch(message, capture))))
             return
-        try:  # the labels let an executor name the task a lost worker was running
-            done = self.executor.submit(message, labels=[entry.label for entry in batch])
+        # The labels let an executor name the task a lost worker was running.
+        labels = [entry.label for entry in batch] if self.executor.wants_labels else None
+        try:
+            done = self.executor.submit(message, labels=labels)
         except Exception as exc:  # a broken pool: these tasks' workers are lost
             self._receive((batch, _failed_future(exc)))
             return
         done.add_done_callback(lambda f, batch=batch: self.inbox.put((batch, f)))
 
     def _message(self, batch: list):
-        """(batch, (context, function payloads, task payloads)), or None if none can travel.
+        """(batch, (context stamp, function payloads, task payloads)), or None if none can travel.
 
-        Each distinct function is serialized once per message; a task whose
-        function or arguments cannot be serialized fails alone, at its turn.
+        Each distinct function goes once per message, as (token, payload)
+        (see ``_payloads``); a task whose function or arguments cannot be
+        serialized fails alone, at its turn.
         """
-        serialized: dict[int, bytes] = {}  # id(function) -> payload, once per message
+        functions: dict[int, tuple] = {}  # id(function) -> (token, payload), once per message
         function_errors: dict[int, Exception] = {}
         indexes: dict[int, int] = {}  # id(function payload) -> index in the message
         function_payloads: list = []
@@ -488,13 +507,13 @@ class Scheduler:
                 try:
                     if id(fn) in function_errors:
                         raise function_errors[id(fn)]
-                    if id(fn) not in serialized:
+                    if id(fn) not in functions:
                         try:
-                            serialized[id(fn)] = _serialize.dumps(fn)
+                            functions[id(fn)] = self.functions.get(fn)
                         except Exception as exc:
                             function_errors[id(fn)] = exc
                             raise
-                    entry.sent = (serialized[id(fn)], self._task_payload(entry))
+                    entry.sent = (functions[id(fn)], self._task_payload(entry))
                 except Exception as exc:
                     self._finish(entry, failure=(_serialization_error(entry, exc), (), None))
                     continue
@@ -510,13 +529,13 @@ class Scheduler:
             sendable.append(entry)
         if not sendable:
             return None
-        context = (os.getcwd(), dict(os.environ), list(sys.path), list(sys.argv))
-        return sendable, (context, function_payloads, tasks)
+        return sendable, (self.context.current(), function_payloads, tasks)
 
     def _restored(self, entry: Entry) -> bool:
         """With --checkpoint: a task that finished in an earlier run is not run again."""
-        function_payload, task_payload = entry.sent
-        entry.record = self.checkpoint.key(function_payload, task_payload, entry.label)
+        (_, function_payload), task_payload = entry.sent
+        entry.record = self.checkpoint.key(function_payload, _serialize.serialized(task_payload),
+                                           entry.label)
         where = ("<unknown>", 0)
         if entry.site:
             frame, lineno, _ = entry.site[0]
@@ -527,16 +546,19 @@ class Scheduler:
         payload, entry.output = record
         if self.observers:
             self._emit({"event": "restored", "id": entry.number, "time": time.time()})
-        self._finish(entry, value=_serialize.loads(*payload))
+        self._finish(entry, value=_serialize.load(payload))
         return True
 
-    def _task_payload(self, entry: Entry) -> tuple[bytes, list]:
-        """An entry's (args, kwargs), with large buffers out of band for other processes.
+    def _task_payload(self, entry: Entry) -> tuple:
+        """An entry's (args, kwargs), with large buffers out of band for other processes
+        (inline when they are all numbers, strings and the like: see _serialize).
 
         Threads of this process get copies instead: a task's inputs are values
         captured at the call, never the workflow's own arrays.
         """
-        payload, buffers = _serialize.dumps_split((entry.args, entry.kwargs))
+        payload, buffers = _serialize.call_payload(entry.args, entry.kwargs)
+        if payload is None:
+            return payload, buffers
         if getattr(self.executor, "in_process", False):
             buffers = [bytearray(buffer) for buffer in buffers]
         return payload, buffers
@@ -559,12 +581,12 @@ class Scheduler:
                             "bytes": _size(payload) if ok else 0})
             if ok:
                 try:
-                    value = _serialize.loads(*payload)
+                    value = _serialize.load(payload)
                 except Exception as exc:
                     self._finish(entry, failure=(exc, (), exc.__traceback__))
                     continue
                 if entry.record is not None:
-                    self.checkpoint.store(entry.record, payload, output)
+                    self.checkpoint.store(entry.record, _serialize.serialized(payload), output)
                 if entry.lost_on:  # the run need not fail for the ranks it cost
                     getattr(self.executor, "recovered", lambda ranks: None)(entry.lost_on)
                 self._finish(entry, value=value)
@@ -635,7 +657,10 @@ class Scheduler:
             future._af_value = value
             future._af_settle(value)
         entry.run = entry.args = entry.kwargs = None
-        dependents, future._af_dependents = future._af_dependents, ()
+        dependents = future._af_dependents
+        if not dependents:
+            return
+        future._af_dependents = ()
         for dependent in dependents:
             if dependent.finished or dependent.discarded:
                 continue
@@ -695,7 +720,6 @@ class Scheduler:
             self._emit({"event": "commit", "id": entry.number,
                         "failed": entry.failure is not None, "time": time.time()})
         if entry.failure is None:
-            entry.site = None  # its frames: only an error would need them
             return
         exc, remote_frames, local_tb = _failure_exception(entry)
         if self.options.keep_going and not isinstance(exc, (SystemExit, KeyboardInterrupt)):
@@ -743,13 +767,10 @@ class Scheduler:
 
     def drain(self, until=None) -> None:
         """Take what arrived and commit what can be; block until ``until()`` if given."""
+        inbox = self.inbox
         while True:
-            while True:
-                try:
-                    message = self.inbox.get_nowait()
-                except queue.Empty:
-                    break
-                self._receive(message)
+            while not inbox.empty():  # this thread alone takes from it: no Empty to catch
+                self._receive(inbox.get_nowait())
             self._advance()
             if until is None or until():
                 if self.ready:
@@ -859,7 +880,7 @@ def _changes_context(entry: Entry) -> bool:
 
 
 def _size(payload) -> int:
-    data, buffers = payload
+    data, buffers = _serialize.serialized(payload)
     return len(data) + sum(memoryview(buffer).nbytes for buffer in buffers)
 
 

@@ -27,10 +27,20 @@ def _plain(obj, depth: int = 0) -> bool:
     if depth > 3:
         return False
     if t is tuple or t is list:
-        return len(obj) <= 64 and all(_plain(item, depth + 1) for item in obj)
+        if len(obj) > 64:
+            return False
+        for item in obj:  # a loop, not all(...): this runs for every task and result
+            if type(item) not in _ATOMS and not _plain(item, depth + 1):
+                return False
+        return True
     if t is dict:
-        return len(obj) <= 64 and all(
-            type(key) in _ATOMS and _plain(value, depth + 1) for key, value in obj.items())
+        if len(obj) > 64:
+            return False
+        for key, value in obj.items():
+            if type(key) not in _ATOMS or (type(value) not in _ATOMS
+                                           and not _plain(value, depth + 1)):
+                return False
+        return True
     return False
 
 # cloudpickle is imported with the first task, not with the first marked
@@ -70,6 +80,47 @@ def _pickler_class():
 
 def dumps(obj) -> bytes:
     return dumps_split(obj, out_of_band=False)[0]
+
+
+# -- payloads: (data, buffers) as serialized here, or (None, value) -------------------
+#
+# Task arguments and results travel inside a message that the executor pickles
+# anyway (loky, MPI). Numbers, strings, bytes and None need no capture (they
+# cannot change) and no second pickling: such a value travels as (None, value)
+# and costs the workflow and the worker one dumps and one loads less.
+
+def _atoms(items) -> bool:
+    for item in items:
+        if type(item) not in _ATOMS:
+            return False
+    return True
+
+
+def call_payload(args: tuple, kwargs: dict) -> tuple:
+    """A task's (args, kwargs) as a payload: inline when every value is an atom."""
+    if _atoms(args) and (not kwargs or _atoms(kwargs.values())):
+        return None, (args, kwargs)
+    return dumps_split((args, kwargs))
+
+
+def value_payload(value, out_of_band: bool = True) -> tuple:
+    """A task's result as a payload: inline when it is an atom."""
+    if type(value) in _ATOMS:
+        return None, value
+    return dumps_split(value, out_of_band=out_of_band)
+
+
+def load(payload):
+    """The value of a payload."""
+    data, rest = payload
+    return rest if data is None else loads(data, rest)
+
+
+def serialized(payload) -> tuple[bytes, list]:
+    """A payload as (bytes, buffers), whichever way it travels (checkpoint records and
+    keys are made of these bytes: an inline value gives the bytes dumps_split gives it)."""
+    data, rest = payload
+    return dumps_split(rest) if data is None else payload
 
 
 def dumps_split(obj, out_of_band: bool = True) -> tuple[bytes, list]:

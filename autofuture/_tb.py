@@ -31,8 +31,13 @@ def _internal(filename: str) -> bool:
     return internal
 
 
-#: Code objects of the runner's frame: a call site ends there (runpy lies above).
-runner_codes: set = set()
+#: Code objects of the runner's frame: a call site ends there (runpy lies above). Found
+#: by id: hashing a code object hashes all of its bytecode and constants, every time.
+_runner_codes: dict[int, types.CodeType] = {}
+
+
+def add_runner(code: types.CodeType) -> None:
+    _runner_codes[id(code)] = code
 
 
 def call_site(depth: int = 1) -> tuple:
@@ -41,7 +46,7 @@ def call_site(depth: int = 1) -> tuple:
     site = []
     while frame is not None:
         code = frame.f_code
-        if code in runner_codes:
+        if id(code) in _runner_codes:
             break
         if not _internal(code.co_filename):
             site.append((frame, frame.f_lineno, frame.f_lasti))
@@ -54,7 +59,14 @@ def site_text(site) -> str:
     if not site:
         return "?"
     frame, lineno, _ = site[0]
-    return f"{os.path.basename(frame.f_code.co_filename)}:{lineno}"
+    filename = frame.f_code.co_filename
+    name = _basenames.get(filename)
+    if name is None:
+        name = _basenames[filename] = os.path.basename(filename)
+    return f"{name}:{lineno}"
+
+
+_basenames: dict[str, str] = {}
 
 
 _trampoline_codes: dict[tuple[str, int], types.CodeType] = {}

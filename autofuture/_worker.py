@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 
-from . import _serialize
+from . import _context, _serialize
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -30,11 +30,15 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 #: Where this worker notes the task it runs (see ``_mark_running``); read at start,
 #: since each task then gets the workflow's environment.
 _slots_dir = None
+#: A worker process of our own (loky's, an MPI rank): its context is the tasks' alone,
+#: so it is checked before each task, not only before each message.
+_own_process = False
 
 
 def init_worker() -> None:
     """Workers leave Ctrl-C to the workflow, which cancels and shuts them down."""
-    global _slots_dir
+    global _slots_dir, _own_process
+    _own_process = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _slots_dir = os.environ.get("AUTOFUTURE_SLOTS")
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
@@ -58,11 +62,28 @@ def _exit_with_parent(parent: int) -> None:
             exit_now(1)
 
 
-class _Capture(io.TextIOBase):
-    """A text stream that records what a task writes, keeping stdout/stderr order."""
+class _Discard:
+    """Where captured output goes between tasks: nowhere."""
 
-    def __init__(self, chunks: list, stream: int, encoding: str = "utf-8"):
-        self._chunks = chunks
+    def append(self, chunk) -> None:
+        pass
+
+
+_DISCARD = _Discard()
+
+
+class _Capture(io.TextIOBase):
+    """A text stream that records what a task writes, keeping stdout/stderr order.
+
+    A worker process has one pair (``_captures``), pointed at each task's list
+    in turn: making and finalizing a stream object costs about a microsecond
+    each, twice per task. So a stream a task kept (a logging handler made in a
+    task) records into whichever task runs; between tasks, what reaches it (from
+    a thread a task left running) is dropped. Closing it closes nothing.
+    """
+
+    def __init__(self, stream: int, encoding: str = "utf-8"):
+        self._chunks = _DISCARD
         self._stream = stream
         self._encoding = encoding
 
@@ -79,6 +100,24 @@ class _Capture(io.TextIOBase):
         if text:
             self._chunks.append((self._stream, text))
         return len(text)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
+_capture_pair = None
+
+
+def _captures(real) -> tuple:
+    """This process's (stdout, stderr) captures, made with the real streams' encodings."""
+    global _capture_pair
+    if _capture_pair is None:
+        _capture_pair = (_Capture(1, getattr(real[0], "encoding", "utf-8")),
+                         _Capture(2, getattr(real[1], "encoding", "utf-8")))
+    return _capture_pair
 
 
 class ThreadLocalStreams(io.TextIOBase):
@@ -126,21 +165,6 @@ def capture_thread_output():
     return restore
 
 
-def _apply_context(context) -> None:
-    """Working directory, environment, sys.path and sys.argv as of the call."""
-    if context is None:
-        return
-    cwd, env, path, argv = context
-    if os.getcwd() != cwd:
-        os.chdir(cwd)
-    if dict(os.environ) != env:
-        os.environ.clear()
-        os.environ.update(env)
-    if sys.path != path:
-        sys.path[:] = path
-    sys.argv[:] = argv
-
-
 def _remote_frames(tb) -> list[tuple[str, int, str]]:
     """The task's own frames: everything below this module's frames."""
     frames = []
@@ -170,8 +194,9 @@ def _run_one(fn, args, kwargs, capture: str, worker: str):
     saved = None
     if capture == "process":
         saved = sys.stdout, sys.stderr
-        sys.stdout = _Capture(chunks, 1, getattr(saved[0], "encoding", "utf-8"))
-        sys.stderr = _Capture(chunks, 2, getattr(saved[1], "encoding", "utf-8"))
+        out, err = _captures(saved)
+        out._chunks = err._chunks = chunks
+        sys.stdout, sys.stderr = out, err
     elif capture == "thread":
         ThreadLocalStreams.local.chunks = chunks
     try:
@@ -180,7 +205,7 @@ def _run_one(fn, args, kwargs, capture: str, worker: str):
         except BaseException as exc:  # noqa: BLE001 - a task error, raised in program order
             return (False, error_info(exc), chunks, (start, time.time(), worker))
         try:
-            data = _serialize.dumps_split(value, out_of_band=capture == "process")
+            data = _serialize.value_payload(value, out_of_band=capture == "process")
         except Exception as exc:
             text = error_info(exc, frames=[])[4]
             info = (None, "SerializationError",
@@ -190,13 +215,16 @@ def _run_one(fn, args, kwargs, capture: str, worker: str):
         return (True, data, chunks, (start, time.time(), worker))
     finally:
         if saved is not None:
+            out._chunks = err._chunks = _DISCARD
             sys.stdout, sys.stderr = saved
         elif capture == "thread":
             ThreadLocalStreams.local.chunks = None
 
 
-def _load(payload: bytes, what: str, buffers=()):
+def _load(payload, what: str, buffers=()):
     """(value, None), or (None, failed result) when the payload cannot be read here."""
+    if payload is None:  # inline (see _serialize.call_payload)
+        return buffers, None
     try:
         return _serialize.loads(payload, buffers), None
     except BaseException as exc:  # noqa: BLE001 - reported to the workflow
@@ -221,28 +249,74 @@ def _mark_running(number: int) -> None:
         os.pwrite(_slot, b"%20d" % number, 0)
 
 
+_process = ""
+
+
+def _process_name() -> str:
+    """'pid 1234', made once per process (a system call and a string per message otherwise)."""
+    global _process
+    if not _process:
+        _process = f"pid {os.getpid()}"
+    return _process
+
+
+def _forget_process_name() -> None:
+    global _process
+    _process = ""
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_process_name)
+
+
+#: Functions loaded under a token (see ``_payloads``), across messages.
+_functions: dict = {}
+_FUNCTIONS_KEPT = 256
+
+
+def _function(entry) -> tuple:
+    """(function, None) or (None, failed result) for a message's (token, payload)."""
+    token, payload = entry
+    if token is None:
+        return _load(payload, "function")
+    loaded = _functions.get(token)
+    if loaded is None:
+        loaded = _load(payload, "function")
+        if loaded[1] is None:
+            if len(_functions) >= _FUNCTIONS_KEPT:
+                _functions.clear()
+            _functions[token] = loaded
+    return loaded
+
+
 def run_batch(message, capture: str = "process") -> list[tuple]:
     """Run one message of tasks in order; ``capture`` is 'process', 'thread' or 'none'.
 
-    ``message`` is (context, function payloads, tasks): the workflow's
-    cwd/env/sys.path/argv, each distinct function once, and each task as
-    (function index, task number, (serialized (args, kwargs), out-of-band buffers)).
-    A result's value is likewise (payload, buffers).
+    ``message`` is (context stamp, function payloads, tasks): the workflow's
+    cwd/env/sys.path/argv as ``_context`` stamps it, each distinct function
+    once as (token, payload) (see ``_payloads``), and each task as (function
+    index, task number, (serialized (args, kwargs), out-of-band buffers)). A
+    result's value is likewise (payload, buffers).
     """
     context, function_payloads, tasks = message
-    _apply_context(context)
-    worker = threading.current_thread().name if capture == "thread" else f"pid {os.getpid()}"
+    _context.apply(context)
+    worker = threading.current_thread().name if capture == "thread" else _process_name()
     slots = capture == "process"
     functions: dict[int, tuple] = {}
     results = []
     for index, number, (payload, buffers) in tasks:
         if slots:
             _mark_running(number)
+        if results and _own_process:
+            # What an earlier task of this message did to the cwd, the environment,
+            # sys.path or sys.argv stays out of this one (a few microseconds to check).
+            # Threads of the workflow's own process share its context: not theirs to reset.
+            _context.apply(context)
         task, failed = _load(payload, "arguments", buffers)
         if failed is None:
             args, kwargs = task
             if index not in functions:
-                functions[index] = _load(function_payloads[index], "function")
+                functions[index] = _function(function_payloads[index])
             fn, failed = functions[index]
         results.append(failed or _run_one(fn, args, kwargs, capture, worker))
     if slots:

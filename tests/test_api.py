@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+import e2e
 import pytest
 
 import autofuture
@@ -58,7 +59,7 @@ def run(tmp_path, files: dict[str, str], main: str) -> subprocess.CompletedProce
     for name, text in files.items():
         (tmp_path / name).write_text(textwrap.dedent(text))
     return subprocess.run([sys.executable, main], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=e2e._child_env(None))
 
 
 LIBRARY = """\

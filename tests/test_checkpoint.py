@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 
+import e2e
 import pytest
 
 # Each task that finishes notes it in a log (one line per finished run), so the
@@ -48,6 +49,7 @@ def run(tmp_path, checkpoint, slow=False, executor="loky", trace=None, **kwargs)
                "--checkpoint", str(checkpoint), str(script), str(tmp_path / "ran.log")]
     if trace is not None:
         command[3:3] = ["--trace", str(trace)]
+    kwargs.setdefault("env", e2e._child_env(None))  # this checkout, in workers too
     return subprocess.run(command, capture_output=True, text=True, timeout=120, **kwargs)
 
 
@@ -81,7 +83,7 @@ def test_a_killed_run_resumes(tmp_path):
     script.write_text(SCRIPT)
     process = subprocess.Popen(
         [sys.executable, "-m", "autofuture", "-n", "2", "--checkpoint", str(checkpoint),
-         str(script), str(tmp_path / "ran.log")],
+         str(script), str(tmp_path / "ran.log")], env=e2e._child_env(None),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(os.listdir(checkpoint) if checkpoint.exists()
@@ -136,6 +138,7 @@ def test_changing_a_task_s_code_invalidates_its_records(tmp_path):
     script.write_text(changed)
     command = [sys.executable, "-m", "autofuture", "-n", "2", "--checkpoint", str(checkpoint),
                str(script), str(tmp_path / "ran.log")]
-    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                           env=e2e._child_env(None))
     assert again.returncode == 0 and again.stdout == EXPECTED
     assert ran(tmp_path) == list(range(8))

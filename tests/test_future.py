@@ -232,6 +232,20 @@ def test_result_of_futures_and_plain_values(serial):
         autofuture.result(failing)
 
 
+def test_result_in_futurized_code_waits_there_and_gives_the_value(serial):
+    """``autofuture.result(x)`` as rewritten code calls it: not a pending local call
+    whose own future comes back, but the value, once everything before it ran."""
+    seen = []
+    first = task_call(value_of, 1)
+    _runtime.call(seen.append, first)  # a local call, pending until first has a value
+    got = _runtime.call(autofuture.result, task_call(value_of, 2))
+    assert type(got) is int and got == 2
+    assert seen == [1]
+    task_call(fails, "earlier")
+    with pytest.raises(ValueError, match="earlier"):
+        _runtime.call(autofuture.result, task_call(value_of, 4))
+
+
 def test_result_without_a_scheduler_is_the_value():
     assert _scheduler.current_or_none() is None
     assert autofuture.result("plain") == "plain"

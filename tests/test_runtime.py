@@ -235,6 +235,76 @@ def test_module_global_future_read_by_a_task(tmp_path, executor):
     e2e.assert_same(run_plain(script), fut)
 
 
+TASK_CONTEXT_SCRIPT = """
+    # autofuture
+    import os
+    import sys
+
+
+    def wander(i):
+        before = (os.path.basename(os.getcwd()), os.environ.get("AF_TASK_SET", "unset"))
+        os.makedirs(f"away{i}", exist_ok=True)
+        os.chdir(f"away{i}")
+        os.environ["AF_TASK_SET"] = f"by task {i}"
+        sys.argv.append("--from-a-task")
+        return before, sys.argv[1:]
+
+
+    for i in range(4):
+        print(wander(i))
+"""
+
+
+def test_a_task_s_own_context_changes_stay_out_of_the_next_task(tmp_path):
+    """One worker runs every task, several in one message: each still starts in the
+    workflow's cwd and environment. (Serial tasks run in the workflow's own process,
+    so their changes stay, as in the plain run.)"""
+    script = write_script(tmp_path, "wander.py", TASK_CONTEXT_SCRIPT)
+    run = e2e.run_autofuture(script, "loky", workers=1, args=("arg",), timeout=TIMEOUT)
+    assert not run.timed_out, run.describe()
+    expected = "".join(f"(('{tmp_path.name}', 'unset'), ['arg', '--from-a-task'])\n"
+                       for _ in range(4))
+    assert run.stdout == expected, run.stderr
+    serial = e2e.run_autofuture(script, "serial", workers=1, args=("arg",), timeout=TIMEOUT)
+    e2e.assert_same(run_plain(script, args=("arg",)), serial)
+
+
+KEPT_STREAM_SCRIPT = """
+    # autofuture
+    import logging
+    import sys
+
+
+    def set_up(i):
+        logging.basicConfig(level=logging.INFO, format="%(message)s")  # keeps sys.stderr
+        logging.info("logged by task %d", i)
+        sys.stdout.close()
+        print("printed by task", i, flush=True)
+        return i
+
+
+    def log_again(i):
+        logging.info("logged by task %d", i)
+        print("printed by task", i, flush=True)
+        return i
+
+
+    print(set_up(1))
+    print(log_again(2))
+"""
+
+
+def test_a_stream_a_task_kept_records_the_next_task_on_its_worker(tmp_path):
+    """A logging handler made in one task writes the next task's records too, each replayed
+    with its own task; closing sys.stdout in a task does not break the next one."""
+    script = write_script(tmp_path, "kept_stream.py", KEPT_STREAM_SCRIPT)
+    run = e2e.run_autofuture(script, "loky", workers=1, timeout=TIMEOUT)
+    assert not run.timed_out, run.describe()
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "printed by task 1\n1\nprinted by task 2\n2\n"
+    assert run.stderr.splitlines() == ["logged by task 1", "logged by task 2"]
+
+
 # --------------------------------------------------------------------------- look-ahead
 
 LOOKAHEAD_SCRIPT = """
