@@ -106,6 +106,26 @@ def _stable(obj, depth: int = 0) -> bool:
     return False
 
 
+def _travelling(fn):
+    """``(function, the values of the globals it reads)`` for ``fn`` and each marked
+    function it reads, each once: those travel by value with it."""
+    seen: set[int] = set()
+    stack = [fn]
+    while stack:
+        func = stack.pop()
+        if id(func) in seen:
+            continue
+        seen.add(id(func))
+        namespace = func.__globals__
+        read = [namespace.get(name, _ABSENT) for name in _global_names(func.__code__)]
+        yield func, read
+        stack += (value for value in read if _marked_function(value))
+
+
+def _marked_function(value) -> bool:
+    return type(value) is types.FunctionType and value.__code__.co_filename in marked_files
+
+
 def parts(fn) -> list | None:
     """The objects ``fn``'s payload is made of (compared by identity), or None when the
     function writes a global or a closure cell."""
@@ -114,13 +134,7 @@ def parts(fn) -> list | None:
     if fn.__code__.co_filename not in marked_files and _by_reference(fn):
         return [_marked_generation(), fn]  # sent by name: nothing it reads travels with it
     found: list = [_marked_generation()]  # a module marked later: its functions go by value
-    seen: set[int] = set()
-    stack = [fn]
-    while stack:
-        func = stack.pop()
-        if id(func) in seen:
-            continue
-        seen.add(id(func))
+    for func, read in _travelling(fn):
         code = func.__code__
         if _writes_outside(code):
             return None
@@ -136,12 +150,7 @@ def parts(fn) -> list | None:
                 found.append(cell.cell_contents)
             except ValueError:  # not yet bound
                 found.append(_ABSENT)
-        namespace = func.__globals__
-        for name in _global_names(code):
-            value = namespace.get(name, _ABSENT)
-            found.append(value)
-            if type(value) is types.FunctionType and value.__code__.co_filename in marked_files:
-                stack.append(value)  # travels by value with it: what it reads counts too
+        found += read
     return found
 
 
@@ -150,13 +159,7 @@ def _stable_inputs(fn) -> bool:
     or sent by reference?"""
     if fn.__code__.co_filename not in marked_files and _by_reference(fn):
         return True
-    seen: set[int] = set()
-    stack = [fn]
-    while stack:
-        func = stack.pop()
-        if id(func) in seen:
-            continue
-        seen.add(id(func))
+    for func, read in _travelling(fn):
         values = list(func.__defaults__ or ())
         for mapping in (func.__kwdefaults__, func.__dict__, func.__annotations__):
             if mapping:
@@ -166,13 +169,8 @@ def _stable_inputs(fn) -> bool:
                 values.append(cell.cell_contents)
             except ValueError:
                 pass
-        namespace = func.__globals__
-        for name in _global_names(func.__code__):
-            value = namespace.get(name, _ABSENT)
-            if type(value) is types.FunctionType and value.__code__.co_filename in marked_files:
-                stack.append(value)
-            elif value is not _ABSENT:
-                values.append(value)
+        values += (value for value in read
+                   if value is not _ABSENT and not _marked_function(value))
         if not all(_stable(value) for value in values):
             return False
     return True
