@@ -238,6 +238,28 @@ def test_hooks_file_is_the_installed_line():
     assert (REPO / "hooks" / "autofuture.pth").read_text() == _startup.PTH_LINE
 
 
+def test_a_mark_below_a_long_docstring_is_found(hooked, tmp_path):
+    """The start-up hook's byte test reads 8 KiB first; the header may be longer."""
+    script = tmp_path / "long_doc.py"
+    script.write_text('"""' + "A long description.\n" * 600 + '"""\n' + textwrap.dedent("""\
+        # autofuture
+        import os
+
+
+        def pid():
+            return os.getpid()
+
+
+        worker = pid()
+        print("on a worker", worker != os.getpid())
+        """))
+    assert script.stat().st_size > 8192
+    done = _run(hooked, script.name, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, "on a worker True\n"), done.stderr
+    plain = _run(hooked, "-S", script.name, cwd=tmp_path)  # -S: no .pth hook, plain Python
+    assert (plain.returncode, plain.stdout) == (0, "on a worker False\n"), plain.stderr
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     (b"# autofuture\nimport os\n", True),
     (b"import os\n" * 2000, False),  # longer than the first read, no mark at all
