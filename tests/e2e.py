@@ -47,6 +47,12 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+#: A frame of autofuture's own source in a traceback (its top-level modules and its
+#: layer packages), which users never see unless AUTOFUTURE_DEBUG=1.
+INTERNAL_FRAME = re.compile(
+    r"[/\\]autofuture[/\\](?:_\w+|(?:language|worker|executors|runtime|observe|entrypoints)"
+    r"[/\\][\w/\\]+)\.py")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
 

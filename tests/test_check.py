@@ -13,8 +13,8 @@ import textwrap
 
 import pytest
 
-from autofuture._check import check_module
 from autofuture._errors import ArityError, RebindError
+from autofuture.language.check import check_module
 
 
 def _source(text: str) -> str:

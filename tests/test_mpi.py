@@ -23,7 +23,7 @@ import e2e
 import mpirun
 import pytest
 
-from autofuture import _mpi
+from autofuture.executors.mpi import world
 
 pytestmark = pytest.mark.mpi
 
@@ -64,8 +64,8 @@ def test_the_launcher_is_found_from_its_environment(env, size, rank, monkeypatch
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert _mpi.world_size_hint() == size
-    assert _mpi.world_rank_hint() == rank
+    assert world.world_size_hint() == size
+    assert world.world_rank_hint() == rank
 
 
 # ----------------------------------------------------------- the same output as the plain run

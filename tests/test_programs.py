@@ -96,7 +96,7 @@ KeyError: 'missing 2'
 _CHAINED_ERR = """\
 warning from the program
 Traceback (most recent call last):
-  File "/worker/site-packages/autofuture/_worker.py", line 99, in run
+  File "/worker/site-packages/autofuture/worker/runner.py", line 99, in run
   File "/elsewhere/prog.py", line 7, in explode
     raise KeyError(f"missing {n}")
 autofuture.RemoteTraceback: remote

@@ -20,7 +20,9 @@ from pathlib import Path
 import e2e
 import pytest
 
-from autofuture import __version__, _report, _trace
+from autofuture import __version__
+from autofuture.observe import report as _report
+from autofuture.observe import trace as _trace
 
 TIMEOUT = 60.0
 

@@ -1,0 +1,55 @@
+"""From ``--executor NAME`` to an adapter: checking the name, creating the adapter."""
+
+from __future__ import annotations
+
+import importlib
+
+from .foreign import Foreign
+from .loky import Loky
+from .pool import ExecutorError, default_workers
+from .serial import Serial
+from .thread import Thread
+
+
+def check_name(name: str) -> str | None:
+    """Why ``--executor name`` cannot work, checked before the program starts; else None."""
+    if name in ("loky", "thread", "serial", "mpi"):
+        return None
+    if ":" not in name:
+        return (f"argument --executor: unknown executor {name!r}: choose loky, thread, "
+                "serial, mpi, or MODULE:FACTORY")
+    module_name, _, attr = name.partition(":")
+    try:
+        target = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        return (f"argument --executor: cannot find {attr!r} in module {module_name!r} ({exc}); "
+                "give MODULE:FACTORY where FACTORY() returns a concurrent.futures.Executor")
+    if not callable(target):
+        return f"argument --executor: {name} is not callable"
+    return None
+
+
+def create(name: str, workers: int | None, live_output: bool = False):
+    """The adapter for ``--executor name``; ``live_output`` lets task prints through."""
+    workers = workers or default_workers()
+    if name == "serial":
+        return Serial()
+    if name == "thread":
+        executor = Thread(workers)
+    elif name == "loky":
+        executor = Loky(workers)
+    elif name == "mpi":
+        from .mpi import driver
+
+        executor = driver.create(workers)
+    elif ":" in name:
+        executor = Foreign(name, workers)
+    else:
+        raise ExecutorError(
+            f"unknown executor {name!r}: choose loky, mpi, thread, serial, or MODULE:FACTORY"
+        )
+    if live_output:
+        executor.capture = "none"
+    return executor

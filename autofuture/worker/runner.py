@@ -1,0 +1,325 @@
+"""The worker side: one function that every executor runs.
+
+``run_batch`` receives serialized tasks, runs each with its output captured,
+and returns plain tuples: it imports nothing of the workflow, so a worker
+never imports a marked module or re-runs ``__main__``. Keeping one function
+for ``serial``, ``thread``, ``loky``, ``mpi`` and foreign executors is what
+makes them agree: each sees the same serialized inputs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+from . import context as _context
+from . import serialize
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+# One task result: (ok, payload, output, timing). ``payload`` is the
+# serialized value when ok, else an ``ErrorInfo`` tuple. ``output`` is a list
+# of (stream, text) with stream 1 for stdout and 2 for stderr, in the order
+# written. ``timing`` is (start, end, worker id).
+
+
+#: Where this worker notes the task it runs (see ``_mark_running``); read at start,
+#: since each task then gets the workflow's environment.
+_slots_dir = None
+#: A worker process of our own (loky's, an MPI rank): its context is the tasks' alone,
+#: so it is checked before each task, not only before each message.
+_own_process = False
+
+
+def init_worker() -> None:
+    """Workers leave Ctrl-C to the workflow, which cancels and shuts them down."""
+    global _slots_dir, _own_process
+    _own_process = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _slots_dir = os.environ.get("AUTOFUTURE_SLOTS")
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="autofuture-orphan-watch").start()
+
+
+#: The real ``os._exit``: under MPI a task's own ``os._exit`` is reported to rank 0 as a
+#: lost rank (_mpi), and a worker ending because its parent is gone is no task's doing.
+exit_now = os._exit
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose workflow died (even by SIGKILL) exits within a second, mid-task.
+
+    Under MPI the parent is the launcher's (hydra's proxy, slurmstepd): gone, it
+    has taken the job with it.
+    """
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            exit_now(1)
+
+
+class _Discard:
+    """Where captured output goes between tasks: nowhere."""
+
+    def append(self, chunk) -> None:
+        pass
+
+
+_DISCARD = _Discard()
+
+
+class _Capture(io.TextIOBase):
+    """A text stream that records what a task writes, keeping stdout/stderr order.
+
+    A worker process has one pair (``_captures``), pointed at each task's list
+    in turn: making and finalizing a stream object costs about a microsecond
+    each, twice per task. So a stream a task kept (a logging handler made in a
+    task) records into whichever task runs; between tasks, what reaches it (from
+    a thread a task left running) is dropped. Closing it closes nothing.
+    """
+
+    def __init__(self, stream: int, encoding: str = "utf-8"):
+        self._chunks = _DISCARD
+        self._stream = stream
+        self._encoding = encoding
+
+    @property
+    def encoding(self):
+        return self._encoding
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if text:
+            self._chunks.append((self._stream, text))
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
+_capture_pair = None
+
+
+def _captures(real) -> tuple:
+    """This process's (stdout, stderr) captures, made with the real streams' encodings."""
+    global _capture_pair
+    if _capture_pair is None:
+        _capture_pair = (_Capture(1, getattr(real[0], "encoding", "utf-8")),
+                         _Capture(2, getattr(real[1], "encoding", "utf-8")))
+    return _capture_pair
+
+
+class ThreadLocalStreams(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr while tasks run on threads of this process.
+
+    A thread running a task writes to its own capture; every other thread
+    writes through to the real stream.
+    """
+
+    local = threading.local()
+
+    def __init__(self, real, stream: int):
+        self._real = real
+        self._stream = stream
+
+    def write(self, text):
+        chunks = getattr(self.local, "chunks", None)
+        if chunks is None:
+            return self._real.write(text)
+        if text:
+            chunks.append((self._stream, text))
+        return len(text)
+
+    def flush(self):
+        if getattr(self.local, "chunks", None) is None:
+            self._real.flush()
+
+    def writable(self):
+        return True
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def capture_thread_output():
+    """Route this process's stdout/stderr through per-thread captures; returns the undo."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = ThreadLocalStreams(saved[0], 1)
+    sys.stderr = ThreadLocalStreams(saved[1], 2)
+
+    def restore() -> None:
+        if isinstance(sys.stdout, ThreadLocalStreams):
+            sys.stdout, sys.stderr = saved
+
+    return restore
+
+
+def _remote_frames(tb) -> list[tuple[str, int, str]]:
+    """The task's own frames: everything below this module's frames."""
+    frames = []
+    for summary in traceback.extract_tb(tb):
+        if os.path.abspath(summary.filename).startswith(_PACKAGE_DIR):
+            continue
+        frames.append((summary.filename, summary.lineno, summary.name))
+    return frames
+
+
+def error_info(exc: BaseException, frames=None, prefix: str = "") -> tuple:
+    """(pickled exception or None, type name, message, frames, formatted text)."""
+    try:
+        exc_bytes = serialize.dumps(exc)
+        serialize.loads(exc_bytes)
+    except Exception:
+        exc_bytes = None
+    if frames is None:
+        frames = _remote_frames(exc.__traceback__)
+    text = prefix + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return (exc_bytes, type(exc).__qualname__, str(exc), frames, text)
+
+
+def _run_one(fn, args, kwargs, capture: str, worker: str):
+    chunks: list = []
+    start = time.time()
+    saved = None
+    if capture == "process":
+        saved = sys.stdout, sys.stderr
+        out, err = _captures(saved)
+        out._chunks = err._chunks = chunks
+        sys.stdout, sys.stderr = out, err
+    elif capture == "thread":
+        ThreadLocalStreams.local.chunks = chunks
+    try:
+        try:
+            value = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - a task error, raised in program order
+            return (False, error_info(exc), chunks, (start, time.time(), worker))
+        try:
+            data = serialize.value_payload(value, out_of_band=capture == "process")
+        except Exception as exc:
+            text = error_info(exc, frames=[])[4]
+            info = (None, "SerializationError",
+                    f"its result, a {type(value).__module__}.{type(value).__qualname__}, "
+                    f"could not be sent back to the workflow ({exc})", [], text)
+            return (False, info, chunks, (start, time.time(), worker))
+        return (True, data, chunks, (start, time.time(), worker))
+    finally:
+        if saved is not None:
+            out._chunks = err._chunks = _DISCARD
+            sys.stdout, sys.stderr = saved
+        elif capture == "thread":
+            ThreadLocalStreams.local.chunks = None
+
+
+def _load(payload, what: str, buffers=()):
+    """(value, None), or (None, failed result) when the payload cannot be read here."""
+    if payload is None:  # inline (see serialize.call_payload)
+        return buffers, None
+    try:
+        return serialize.loads(payload, buffers), None
+    except BaseException as exc:  # noqa: BLE001 - reported to the workflow
+        info = error_info(exc, frames=[], prefix=f"while deserializing the task's {what}:\n")
+        return None, (False, info, [], (time.time(), time.time(), ""))
+
+
+_slot = None
+
+
+def _mark_running(number: int) -> None:
+    """Record which task this worker process runs, where the workflow can read it if the
+    worker dies (``AUTOFUTURE_SLOTS``: a private directory, one small file per worker)."""
+    global _slot
+    if _slot is None:
+        if not _slots_dir:
+            _slot = -1
+            return
+        _slot = os.open(os.path.join(_slots_dir, str(os.getpid())),
+                        os.O_WRONLY | os.O_CREAT, 0o600)
+    if _slot >= 0:
+        os.pwrite(_slot, b"%20d" % number, 0)
+
+
+_process = ""
+
+
+def _process_name() -> str:
+    """'pid 1234', made once per process (a system call and a string per message otherwise)."""
+    global _process
+    if not _process:
+        _process = f"pid {os.getpid()}"
+    return _process
+
+
+def _forget_process_name() -> None:
+    global _process
+    _process = ""
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_process_name)
+
+
+#: Functions loaded under a token (see ``runtime.payloads``), across messages.
+_functions: dict = {}
+_FUNCTIONS_KEPT = 256
+
+
+def _function(entry) -> tuple:
+    """(function, None) or (None, failed result) for a message's (token, payload)."""
+    token, payload = entry
+    if token is None:
+        return _load(payload, "function")
+    loaded = _functions.get(token)
+    if loaded is None:
+        loaded = _load(payload, "function")
+        if loaded[1] is None:
+            if len(_functions) >= _FUNCTIONS_KEPT:
+                _functions.clear()
+            _functions[token] = loaded
+    return loaded
+
+
+def run_batch(message, capture: str = "process") -> list[tuple]:
+    """Run one message of tasks in order; ``capture`` is 'process', 'thread' or 'none'.
+
+    ``message`` is (context stamp, function payloads, tasks): the workflow's
+    cwd/env/sys.path/argv as ``worker.context`` stamps it, each distinct function
+    once as (token, payload) (see ``runtime.payloads``), and each task as (function
+    index, task number, (serialized (args, kwargs), out-of-band buffers)). A
+    result's value is likewise (payload, buffers).
+    """
+    context, function_payloads, tasks = message
+    _context.apply(context)
+    worker = threading.current_thread().name if capture == "thread" else _process_name()
+    slots = capture == "process"
+    functions: dict[int, tuple] = {}
+    results = []
+    for index, number, (payload, buffers) in tasks:
+        if slots:
+            _mark_running(number)
+        if results and _own_process:
+            # What an earlier task of this message did to the cwd, the environment,
+            # sys.path or sys.argv stays out of this one (a few microseconds to check).
+            # Threads of the workflow's own process share its context: not theirs to reset.
+            _context.apply(context)
+        task, failed = _load(payload, "arguments", buffers)
+        if failed is None:
+            args, kwargs = task
+            if index not in functions:
+                functions[index] = _function(function_payloads[index])
+            fn, failed = functions[index]
+        results.append(failed or _run_one(fn, args, kwargs, capture, worker))
+    if slots:
+        _mark_running(0)
+    return results
