@@ -24,6 +24,7 @@ from .entries import EFFECT, READ, Entry
 from .entries import TASK as TASK_ENTRY
 from .future import _UNSET, Future
 from .future import result as _result
+from .held import value_of
 from .scheduler import current
 from .values import _ATOMS, find_futures, resolve
 
@@ -229,7 +230,7 @@ def method(obj, name: str, /, *args, **kwargs):
     if type(obj) is Future:
         if obj._af_value is _UNSET or obj._af_touched:
             return _effect(_call_method, (obj, name, *args), kwargs, name)
-        obj = obj._af_value
+        obj = value_of(obj._af_value)
     fn = _getattr(obj, name)
     if type(fn) is _BUILTIN and not kwargs and fn is not _WARN:
         scheduler = _slot.scheduler
@@ -340,7 +341,7 @@ def _operate(fn, args, deep=True):
     if scheduler is None or scheduler.may_read_now(args):
         if not futures:
             return fn(*args)
-        return fn(*[a._af_value if isinstance(a, Future) else a for a in args])
+        return fn(*[value_of(a._af_value) if isinstance(a, Future) else a for a in args])
     return _read(fn, args, shallow=not deep)
 
 
@@ -476,7 +477,7 @@ def unpack(obj, shape):
         items = [getitem(level, index) for index in range(len(shape))]
     else:
         if isinstance(obj, Future):
-            obj = obj._af_value
+            obj = value_of(obj._af_value)
         elif not _may_read(obj):
             current().barrier()
         items = _unpacker(shape)(obj)
