@@ -88,6 +88,8 @@ class Locality:
         if not self.holding:
             return None
         where = {}
+        taken = []
+        near: dict = {}  # holder -> bytes of inputs there: the executor may send the tasks there
         name = self.executor.holder_name
         for entry in batch:
             if not entry.needs:
@@ -100,12 +102,16 @@ class Locality:
                     placed.append((node.nbytes, "workflow"))
                     continue
                 placed.append((node.nbytes, name(node.address)))
+                near[node.address[1]] = near.get(node.address[1], 0) + node.nbytes
                 if handle.sole_user():
                     where[node.number] = ("at", node.address, True)
                     self._forget(node)  # the task takes it: the worker keeps no copy
+                    taken.append(node.number)
                 else:
                     where[node.number] = ("at", node.address, False)
-        return (self.run_token, where, self.holding)
+        if taken and self.observers:
+            self._emit({"event": "free", "ids": taken, "why": "taken", "time": time.time()})
+        return (self.run_token, where, self.holding, near or None)
 
     def _inputs_seen(self, entry: Entry, worker: str) -> dict:
         """For the trace: bytes of held inputs the task read, and how many came from
@@ -291,6 +297,9 @@ class Locality:
             by_address.setdefault(address, []).append((self.run_token, node.number))
         for address, keys in by_address.items():
             self.executor.free(address, keys)
+        if freed and self.observers:
+            self._emit({"event": "free", "ids": [node.number for node in freed],
+                        "why": "unused", "time": time.time()})
 
     def _drop_held(self) -> None:
         """At the end of the run: every worker forgets what it held for it."""

@@ -71,6 +71,11 @@ _store = _Store()
 fetchers: dict = {}
 
 
+def set_address(address) -> None:
+    """This worker may hold results, and is reached at ``address`` (MPI ranks)."""
+    _store.address = address
+
+
 def set_directory(path) -> None:
     """This worker may hold results, listening in ``path`` (set when the worker starts)."""
     _store.directory = path
@@ -110,6 +115,10 @@ def maybe_hold(number: int, value, payload, threshold: int):
         _store.values[(run, number)] = value
         _store.sizes[(run, number)] = nbytes
     return (HELD_TAG, (number, nbytes, address, _type_name(value)))
+
+
+def size_of(key) -> int:
+    return _store.sizes.get(key, 0)
 
 
 def held_bytes() -> int:
@@ -198,6 +207,7 @@ def _serve(conn) -> None:
                     send_value(conn, take_or_get(key, take))
                 else:
                     handle(op, arg)
+                    send_frame(conn, b"k")  # done: a task sent after this sees it
             except OSError:
                 return
 
@@ -207,8 +217,8 @@ def take_or_get(key, take: bool):
     with _store.lock:
         if take:
             _store.sizes.pop(key, None)
-            return _store.values.pop(key, _MISSING)
-        return _store.values.get(key, _MISSING)
+            return _store.values.pop(key, MISSING)
+        return _store.values.get(key, MISSING)
 
 
 def handle(op: str, arg) -> None:
@@ -224,7 +234,7 @@ def handle(op: str, arg) -> None:
                 _store.sizes.pop(key, None)
 
 
-_MISSING = object()
+MISSING = object()
 
 
 # -- frames: a length, then bytes (shared with the workflow's side) ------------------------
@@ -253,7 +263,7 @@ def _recv_exact(conn, buffer):
 
 
 def send_value(conn, value) -> None:
-    if value is _MISSING:
+    if value is MISSING:
         send_frame(conn, pickle.dumps(None))
         return
     data, buffers = serialize.dumps_split(value)
@@ -324,14 +334,16 @@ def request(path: str, key, take: bool):
 
 
 def tell(path: str, op: str, arg) -> None:
-    """Send 'free' or 'drop' to the worker at ``path``; a worker that is gone needs none."""
+    """Send 'free' or 'drop' to the worker at ``path`` and wait until it is done (so the
+    memory is back before the next message); a worker that is gone needs none."""
     with _connections_lock:
         conn = _connections.pop(path, None)
     try:
         if conn is None:
             conn = connect(path)
         send_frame(conn, pickle.dumps((op, arg)))
-    except OSError:
+        recv_frame(conn)
+    except (OSError, EOFError):
         if conn is not None:
             conn.close()
         return
