@@ -82,6 +82,22 @@ def test_a_chain_of_arrays_stays_on_the_workers(tmp_path):
     # Every step read its input where it was (on its own worker, or moved once).
     reads = [e["inputs"] for e in ends if "inputs" in e]
     assert len(reads) == 2 * 9 and all(r["read"] >= 2 * 1024 * 1024 for r in reads)
+    # Tasks went to their data: each chain ran on the worker holding its arrays.
+    assert sum(r["moved"] for r in reads) == 0
+    # The report shows it: what stayed on workers, what moved, where each result is.
+    from autofuture.observe import report, trace as _trace
+
+    read = _trace.read(str(trace))
+    makes = [t for t in read.tasks.values() if t.function == "make"]
+    assert [t.held >= 2 * 1024 * 1024 for t in makes] == [True, True]
+    # The first loop's ``a`` is gone (taken or freed); the last is still bound, and held.
+    assert makes[0].lives in ("taken by its reader", "freed")
+    assert makes[1].lives.startswith("pid "), makes[1].lives
+    page = report.render(read)
+    section = page[page.index('<section id="data">'):]
+    section = section[:section.index("</section>")]
+    assert "kept on workers</th><td class=\"num\">37.8 MB" in section
+    assert "moved between workers</th><td class=\"num\">0 B" in section
 
 
 READS = """\

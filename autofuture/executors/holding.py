@@ -15,12 +15,16 @@ import os
 
 from ..worker import store
 
+#: What moving a held input to another worker is assumed to cost (bytes per second),
+#: weighed against waiting for the busy worker that holds it.
+MOVE_BYTES_PER_SECOND = 1e9
+
 
 class UnixHolders:
     holds = True
 
     def alive(self, address) -> bool:
-        return _alive(_pid(address))
+        return _alive(pid_of(address))
 
     def fetch(self, address, key, take: bool = False):
         return store.request(address[1], key, take)
@@ -35,10 +39,10 @@ class UnixHolders:
         store.close_connections()
 
     def holder_name(self, address) -> str:
-        return f"pid {_pid(address)}"
+        return f"pid {pid_of(address)}"
 
 
-def _pid(address) -> int:
+def pid_of(address) -> int:
     name = os.path.basename(address[1])
     try:
         return int(name.split(".", 1)[0])

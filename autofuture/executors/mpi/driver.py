@@ -14,6 +14,7 @@ import time
 
 from ..._errors import Terminated, WorkerLostError
 from ...worker import serialize
+from ..holding import MOVE_BYTES_PER_SECOND
 from .world import (
     CANCEL,
     CANCEL_GRACE_SECONDS,
@@ -44,11 +45,6 @@ def create(workers: int | None):
               file=sys.stderr)
         return Loky(workers or default_workers())
     return MPIExecutor()
-
-#: What moving a held input to another rank is assumed to cost (bytes per second), to
-#: weigh against waiting for the busy rank that holds it.
-MOVE_BYTES_PER_SECOND = 1e9
-
 
 _FULL = object()
 
