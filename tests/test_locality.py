@@ -85,7 +85,8 @@ def test_a_chain_of_arrays_stays_on_the_workers(tmp_path):
     # Tasks went to their data: each chain ran on the worker holding its arrays.
     assert sum(r["moved"] for r in reads) == 0
     # The report shows it: what stayed on workers, what moved, where each result is.
-    from autofuture.observe import report, trace as _trace
+    from autofuture.observe import report
+    from autofuture.observe import trace as _trace
 
     read = _trace.read(str(trace))
     makes = [t for t in read.tasks.values() if t.function == "make"]
@@ -357,3 +358,52 @@ def test_under_mpi_rank_0_receives_only_what_the_workflow_reads(tmp_path):
     assert sum(e["bytes"] for e in ends) < 4096
     assert [labels[e["id"]] for e in fetches] == ["step() at chains.py:21"]
     assert fetches[0]["bytes"] >= 256 * 1024 * 8
+
+
+MPI_LOST = """\
+# autofuture
+import os
+import sys
+import numpy as np
+
+marks = sys.argv[1]
+
+def make(i: int) -> np.ndarray:
+    return np.full(100_000, float(i))
+
+def killer() -> int:
+    # Under autofuture, the first attempt ends its own rank, and what that rank held.
+    first = not os.path.exists(os.path.join(marks, "killed"))
+    if os.environ.get("AUTOFUTURE_WORKER") == "1" and first:
+        open(os.path.join(marks, "killed"), "w").close()
+        os._exit(3)
+    return 1
+
+def total(a: np.ndarray, k: int) -> float:
+    return float(a.sum()) * k
+
+arrays = [make(i) for i in range(4)]
+k = killer()
+print([total(a, k) for a in arrays])
+"""
+
+
+@pytest.mark.mpi
+def test_under_mpi_results_lost_with_a_rank_are_made_again(tmp_path):
+    """A task ends its own rank, which holds some of the arrays the next tasks read:
+    with --retries the task runs again on another rank, and the lost arrays are made
+    again from their lineage; the output is the plain run's."""
+    mpirun.skip_without_mpi()
+    program = write(tmp_path, "lost.py", MPI_LOST)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    plain = e2e.run_plain(program, args=[str(marks)], timeout=DEADLINE)
+    trace = tmp_path / "trace.jsonl"
+    fut = mpirun.MPIRunner().run(3, program, args=[str(marks)],
+                                 opts=["--retries", "1", "--trace", str(trace)])
+    assert (fut.returncode, fut.stdout) == (plain.returncode, plain.stdout), fut.stderr
+    assert (marks / "killed").exists()
+    seen = events(trace)
+    held = {e["id"] for e in seen if e["event"] == "end" and "held" in e}
+    assert len(held) >= 4
+    assert "succeeded when retried on another rank" in fut.stderr

@@ -34,8 +34,7 @@ class UnixHolders:
             store.tell(address[1], "free", keys)
 
     def drop(self, addresses, run) -> None:
-        for address in addresses:
-            store.tell(address[1], "drop", run)
+        """The run's end: its workers end with their pools, and their memory with them."""
         store.close_connections()
 
     def holder_name(self, address) -> str:

@@ -49,10 +49,10 @@ class Locality:
     # -- sending ------------------------------------------------------------------
 
     def _collect(self, entry: Entry, make):
-        """``make()`` (a task's payload) while noting the held values it references."""
+        """``make(entry)`` (a task's payload) while noting the held values it references."""
         _held.collecting = []
         try:
-            payload = make()
+            payload = make(entry)
             needs = _held.collecting
         finally:
             _held.collecting = None
@@ -254,7 +254,10 @@ class Locality:
 
     def fetch_held(self, node):
         """The value of a held result, brought into the workflow (made again if lost)."""
-        if not self.on_workflow_thread():
+        if not self.on_workflow_thread():  # another thread: no recompute from here
+            if node.address is None:
+                raise WorkerLostError(f"the result of {node.label} is no longer on a worker; "
+                                      "read it on the workflow's thread")
             value, _ = self.executor.fetch(node.address, (self.run_token, node.number))
             return value
         while node.value is _held._NONE:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from ..worker import serialize, store
+from . import held as _held
 from . import outcomes
 from .entries import Entry
 from .locality import Locality
@@ -46,7 +47,7 @@ class Sending(Locality):
         workflow blocks.
         """
         executor = self.executor
-        if self.holding and _released_nodes():
+        if self.holding and _held.released:
             self._free_released()
         limit = 2 * executor.workers
         while self.ready and self.in_flight < limit:
@@ -125,7 +126,7 @@ class Sending(Locality):
                             function_errors[id(fn)] = exc
                             raise
                     if self.holding:
-                        payload = self._collect(entry, lambda: self._task_payload(entry))
+                        payload = self._collect(entry, self._task_payload)
                     else:
                         payload = self._task_payload(entry)
                     entry.sent = (functions[id(fn)], payload)
@@ -213,6 +214,8 @@ class Sending(Locality):
                     event["inputs"] = self._inputs_seen(entry, timing[2])
                 self._emit(event)
             if held:
+                if entry.lost_on:
+                    getattr(self.executor, "recovered", lambda ranks: None)(entry.lost_on)
                 self._finish(entry, value=self._held_value(entry, payload))
                 continue
             if ok:
@@ -281,12 +284,6 @@ class Sending(Locality):
         if not self.ready:
             self.ready_since = time.monotonic()
         self.ready.append(entry)
-
-
-def _released_nodes() -> bool:
-    from .held import released
-
-    return bool(released)
 
 
 def payload_size(payload) -> int:

@@ -39,6 +39,9 @@ from . import serialize
 #: costs less than the extra round trip a fetch would cost later.
 HOLD_BYTES = 256 * 1024
 
+#: How long the workflow waits for a worker to confirm a free before going on without.
+TELL_SECONDS = 5.0
+
 _HEADER = struct.Struct("!Q")
 HELD_TAG = b"H"  # a held payload's first element (serialized payloads start with C, D or P)
 
@@ -341,8 +344,10 @@ def tell(path: str, op: str, arg) -> None:
     try:
         if conn is None:
             conn = connect(path)
+        conn.settimeout(TELL_SECONDS)  # a worker stopped by a signal must not stop the run
         send_frame(conn, pickle.dumps((op, arg)))
         recv_frame(conn)
+        conn.settimeout(None)
     except (OSError, EOFError):
         if conn is not None:
             conn.close()
