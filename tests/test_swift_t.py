@@ -59,6 +59,7 @@ def _swift_t_env() -> dict[str, str]:
     # Python's packages): the export stubs the decorators when it is absent.
     env.pop("PYTHONPATH", None)
     env["TURBINE_PYTHON_CHECK"] = "0"  # else Turbine warns on stdout about python on PATH
+    env["LC_ALL"] = "C.UTF-8"  # Tcl writes in the locale's encoding (docs/swift-t.md)
     bin_dir = str(Path(SWIFT_T).parent) if SWIFT_T else ""
     env["PATH"] = os.pathsep.join(p for p in (bin_dir, env.get("PATH", "")) if p)
     return env

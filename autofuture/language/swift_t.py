@@ -50,7 +50,6 @@ from .astwalk import local_names
 from .definitions import Definitions
 from .swift_t_splice import (
     CONSTRUCTS,
-    SPLICE,
     Refused,
     Splicer,
     bound_in_arm,
@@ -98,6 +97,10 @@ class _Translator:
         self.modules: dict[str, str] = {}  # name bound by an import -> its module
         self.counter = 0
         self.kept: list[ast.stmt] = []  # imports and defs, which travel to the workers
+        self.marker = "__af_splice"  # a name no text of the script contains
+        while self.marker in source:
+            self.marker += "_"
+        self.splice_pattern = re.compile(re.escape(self.marker) + r"_(\d+)__")
 
     # -- the program ---------------------------------------------------------
 
@@ -396,7 +399,8 @@ class _Translator:
         rewritten = Splicer(self, block, splices, top_call).visit(copy.deepcopy(node))
         text = ast.unparse(ast.fix_missing_locations(rewritten))
         pieces, last, prefix = [], 0, ""
-        for match in SPLICE.finditer(text):  # a splice is parenthesized: -1 ** 2 is not (-1) ** 2
+        # A splice is parenthesized: with x = -1, x ** 2 is (-1) ** 2, not -1 ** 2.
+        for match in self.splice_pattern.finditer(text):
             pieces.append(swift_string(prefix + text[last:match.start()] + "("))
             pieces.append(splices[int(match.group(1))])
             prefix, last = ")", match.end()

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import ast
 import builtins
-import re
 from typing import Any
+
+from .swift_t_text import swift_string
 
 PURE_BUILTINS = frozenset(
     "abs all any ascii bin bool chr complex dict divmod enumerate filter float format "
@@ -28,7 +29,6 @@ PURE_MODULES = frozenset(
 MUTATORS = frozenset(
     "append extend insert pop remove clear update add discard sort reverse setdefault "
     "popitem write writelines send close".split())
-SPLICE = re.compile(r"__af_splice_(\d+)__")
 CONSTRUCTS = {
     ast.Try: "try", ast.With: "with", ast.AsyncWith: "async with", ast.While: "while",
     ast.ClassDef: "class", ast.AsyncFor: "async for", ast.Delete: "del",
@@ -74,7 +74,13 @@ class Splicer(ast.NodeTransformer):
 
     def _splice(self, swift: str) -> ast.Name:
         self.splices.append(swift)
-        return ast.Name(f"__af_splice_{len(self.splices) - 1}__", ast.Load())
+        return ast.Name(f"{self.t.marker}_{len(self.splices) - 1}__", ast.Load())
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        """Non-ASCII text as an escaped literal: the Swift/T source stays ASCII."""
+        if isinstance(node.value, str) and not node.value.isascii():
+            return self._splice(swift_string(ascii(node.value)))
+        return node
 
     def _is_local(self, name: str) -> bool:
         return any(name in scope for scope in self.local)
