@@ -26,6 +26,7 @@ import e2e
 import pytest
 
 from autofuture.entrypoints import cli
+from autofuture.language.swift_t_text import swift_string
 
 PROGRAMS_DIR = Path(__file__).resolve().parent / "programs_swift"
 PROGRAMS = sorted(PROGRAMS_DIR.glob("*.py"))
@@ -90,6 +91,45 @@ def test_program_exports(program, tmp_path, capsys):
     text = output.read_text()
     assert "python_persist(" in text and "_af_task(" in text
     assert text.rstrip().endswith(";")
+
+
+def test_the_translation_maps_constructs(tmp_path, capsys):
+    script = tmp_path / "shape.py"
+    script.write_text(textwrap.dedent("""\
+        # autofuture
+        def f(x):
+            return x + 1
+
+        a = f(1)
+        for i in range(3):
+            print(i, f(i))
+        if a > 1:
+            b = f(a)
+        else:
+            b = 0
+        print([f(i) for i in range(2)], b)
+        """))
+    status, text = _export(script, capsys, "-o", "-")
+    assert status == 0
+    assert '_af_task("f(1)")' in text
+    assert "foreach " in text and 'string_join(' in text
+    assert "if (_af_truth(" in text and "} else {" in text
+    chain = [line for line in text.splitlines() if line.startswith("_af_emit(")]
+    assert len(chain) == 1 and chain[0].count(" => ") >= 3
+
+
+def test_swift_string_escapes_what_stc_reads_specially():
+    assert swift_string('a"b\\c\nd\te\x01') == '"a\\"b\\\\c\\nd\\te\\x01"'
+    assert swift_string("ascii only") == '"ascii only"'
+
+
+def test_the_build_script_wants_a_source_tree(tmp_path):
+    script = e2e.REPO_ROOT / "tools" / "build-swift-t.sh"
+    proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "usage" in proc.stderr
+    proc = subprocess.run(["bash", str(script), str(tmp_path), str(tmp_path / "prefix")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "does not look like a swift-t source tree" in proc.stderr
 
 
 def test_there_are_ten_programs_at_least():

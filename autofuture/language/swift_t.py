@@ -96,7 +96,8 @@ class _Translator:
         self.tasks: set[str] = set()
         self.modules: dict[str, str] = {}  # name bound by an import -> its module
         self.counter = 0
-        self.kept: list[ast.stmt] = []  # imports and defs, which travel to the workers
+        # imports and defs, which travel to the workers, with the main guards around them
+        self.kept: list[tuple[ast.stmt, tuple[ast.If, ...]]] = []
         self.marker = "__af_splice"  # a name no text of the script contains
         while self.marker in source:
             self.marker += "_"
@@ -124,20 +125,32 @@ class _Translator:
         return "\n".join(out) + "\n"
 
     def _definitions(self) -> str:
-        """The script with only its imports and defs kept (at their lines, for tracebacks)."""
+        """The script with only its imports and defs kept (at their lines, for tracebacks).
+
+        Those inside ``if __name__ == "__main__":`` keep their indentation under
+        an ``if True:`` at the guard's line.
+        """
         lines = self.source.splitlines()
         keep = [False] * len(lines)
-        for stmt in self.kept:
+        for stmt, guards in self.kept:
             first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
             for number in range(first, (stmt.end_lineno or stmt.lineno) + 1):
                 keep[number - 1] = True
+            for guard in guards:
+                indent = lines[guard.lineno - 1][:guard.col_offset]
+                lines[guard.lineno - 1] = indent + "if True:"
+                keep[guard.lineno - 1] = True
         return "\n".join(line if keep[i] else "" for i, line in enumerate(lines)) + "\n"
 
-    def _index(self, body: list[ast.stmt]) -> None:
-        """Tasks and imports first, as a call may come before nothing else is bound."""
+    def _index(self, body: list[ast.stmt], guards: tuple[ast.If, ...] = ()) -> None:
+        """Tasks and imports first (the main guard's too): they are known before any call."""
         for stmt in body:
+            if isinstance(stmt, ast.If) and is_main_test(stmt.test):
+                self._index(stmt.body, (*guards, stmt))
+                continue
             try:
                 if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    self.kept.append((stmt, guards))
                     for alias in stmt.names:
                         if alias.name == "*":
                             raise Refused(stmt, "AF501", "from ... import * cannot be exported")
@@ -147,16 +160,17 @@ class _Translator:
                         else:
                             self.modules[alias.asname or alias.name] = \
                                 f"{stmt.module}.{alias.name}"
-                    self.kept.append(stmt)
                 elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self.kept.append((stmt, guards))
+                    self.tasks.add(stmt.name)  # also when refused: its calls say no more
                     self._function(stmt)
-                    self.tasks.add(stmt.name)
-                    self.kept.append(stmt)
             except Refused as refused:
                 self._refuse(refused)
+        if guards:
+            return
         top_variables = self._top_variables(body)
-        for stmt in body:
-            if isinstance(stmt, ast.FunctionDef) and stmt.name in self.tasks:
+        for stmt, _ in self.kept:
+            if isinstance(stmt, ast.FunctionDef):
                 mine = local_names(stmt)
                 for node in ast.walk(stmt):
                     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \

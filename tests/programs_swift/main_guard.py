@@ -13,6 +13,8 @@ def unit(v: list) -> list:
 
 
 if __name__ == "__main__":
+    import statistics
+
     vectors = [[3, 4], [1, 1], [5, 12], [8, 15]]
     norms = [norm(v) for v in vectors]
     print("norms", norms)
@@ -20,3 +22,4 @@ if __name__ == "__main__":
     for v, u in zip(vectors, units):
         print(v, "->", u)
     print("largest", max(norms), "pi-ish", round(math.pi, 4))
+    print("mean norm", statistics.mean(norms))
