@@ -112,6 +112,12 @@ def temporary_files(directory: Path) -> list[str]:
                   if name.startswith(".tmp-") or name.endswith(".tmp"))
 
 
+def cache_entries(directory: Path) -> list[str]:
+    """autofuture's entries in the __pycache__ of *directory* (not Python's own .pyc)."""
+    pycache = directory / "__pycache__"
+    return [n for n in os.listdir(pycache) if "autofuture" in n] if pycache.exists() else []
+
+
 def restored_and_sent(trace: Path) -> tuple[set, set]:
     events = [json.loads(line) for line in trace.read_text().splitlines()]
     restored = {e["id"] for e in events if e["event"] == "restored"}
@@ -314,8 +320,7 @@ def test_a_read_only_rewrite_cache(tmp_path, mounts):
                        f"cannot cache the rewritten code of marked modules in "
                        f"{directory / '__pycache__'}: Read-only file system",
                        "PYTHONPYCACHEPREFIX")
-    pycache = directory / "__pycache__"  # the plain run may have written its own .pyc
-    assert not pycache.exists() or not [n for n in os.listdir(pycache) if "autofuture" in n]
+    assert cache_entries(directory) == []  # the plain run may have written its own .pyc
 
 
 def test_a_full_rewrite_cache(tmp_path, mounts):
@@ -329,13 +334,13 @@ def test_a_full_rewrite_cache(tmp_path, mounts):
     assert_one_warning(result, reference,
                        f"cannot cache the rewritten code of marked modules in "
                        f"{directory / '__pycache__'}: No space left on device")
-    assert [n for n in os.listdir(directory / "__pycache__") if "autofuture" in n] == []
+    assert cache_entries(directory) == []
     assert temporary_files(directory / "__pycache__") == []
     # Room again: the next run caches both modules, and says nothing.
     os.unlink(directory / "filler")
     again = run(directory / "disks.py", cwd=directory)
     assert again.stdout == reference.stdout and again.stderr == ""
-    assert len([n for n in os.listdir(directory / "__pycache__") if "autofuture" in n]) == 2
+    assert len(cache_entries(directory)) == 2
 
 
 # -- --trace FILE ---------------------------------------------------------------------
