@@ -28,7 +28,8 @@ from pathlib import Path
 import e2e
 import pytest
 
-from autofuture import _trace
+from autofuture.observe import trace as _trace
+from autofuture.runtime import checkpoint as _checkpoint
 
 TIMEOUT = 120.0  # per run: only a hang gets near it
 
@@ -275,8 +276,6 @@ def test_a_key_another_run_published_first_is_the_one_used(tmp_path, monkeypatch
     """Two runs starting on an empty directory both find no key and make one; the one
     published second must read the first's (the last writer used to win, and the
     first run's records were then ignored as forged on the next run)."""
-    from autofuture import _checkpoint
-
     checkpoint = tmp_path / "ck"
     theirs = os.urandom(32)
     real_mkstemp = _checkpoint.tempfile.mkstemp
@@ -293,8 +292,6 @@ def test_a_key_another_run_published_first_is_the_one_used(tmp_path, monkeypatch
 
 
 def test_a_damaged_key_is_replaced(tmp_path):
-    from autofuture import _checkpoint
-
     checkpoint = tmp_path / "ck"
     checkpoint.mkdir()
     (checkpoint / ".key").write_bytes(b"short")
