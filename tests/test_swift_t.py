@@ -190,7 +190,6 @@ REFUSALS = [
     ("append", "xs = [1]\nxs.append(f(2))\n", 6, 1, "AF502", "append"),
     ("os_call", "import os\nos.remove('x')\n", 6, 1, "AF502", "os.remove"),
     ("print_file", "import sys\nprint(1, file=sys.stderr)\n", 6, 15, "AF502", "file="),
-    ("print_end", "print(1, end='')\n", 5, 14, "AF502", "end="),
     ("print_in_expr", "y = [print(1)]\n", 5, 6, "AF502", "print"),
     ("reads_global", "N = 3\n\ndef g(x):\n    return x * N\n\nprint(g(1))\n", 8, 16,
      "AF503", "'N'"),

@@ -14,8 +14,8 @@ function of the parsed and checked tree:
   with task calls in it becomes ``foreach`` into arrays joined in key order;
 - output: each block's printed text (prints, and what its tasks printed) is
   a string; a loop's is the join of its iterations' in order; the top level
-  writes its pieces with ``=>`` chained ``printf`` calls, so the program
-  prints in program order, as ``python script.py`` does.
+  writes its pieces with ``=>`` chained writes, all from rank 0, so the
+  program prints in program order, as ``python script.py`` does.
 
 What cannot be translated faithfully is refused before anything is written,
 with a located ``Problem`` (codes AF5xx, the format of ``autofuture check``):
@@ -24,7 +24,7 @@ with a located ``Problem`` (codes AF5xx, the format of ``autofuture check``):
   (``try``, ``with``, ``while``, ``class``, ``match``, ``lambda``, ...);
 - AF502 a local call that may have effects (mutating methods, functions of
   modules not known to be pure, ``input()``, ``open()``), or ``print`` with
-  ``file=`` or an ``end=`` that does not end the line;
+  ``file=``;
 - AF503 a task function reads a top-level variable (on a Swift/T worker only
   the script's functions and imports exist: pass it as an argument);
 - AF504 a name that has no value here (bound in one arm of an ``if`` only,
@@ -273,13 +273,6 @@ class _Translator:
                 raise Refused(keyword.value, "AF502",
                               "print(file=...) cannot be exported: Swift/T orders only "
                               "standard output")
-            if keyword.arg == "end" and not (
-                    isinstance(keyword.value, ast.Constant) and isinstance(keyword.value.value, str)
-                    and keyword.value.value.endswith("\n")):
-                raise Refused(keyword.value, "AF502",
-                              "print(end=...) must end the line to be exported: Swift/T's "
-                              "printf writes whole lines (build the line with a join or an "
-                              "f-string)")
             if keyword.arg is None:
                 raise Refused(keyword.value, "AF501", "print(**kwargs) cannot be exported")
         text_call = ast.Call(func=ast.Attribute(ast.Name("_af_rt", ast.Load()), "text",

@@ -129,7 +129,7 @@ def prelude(load: str) -> str:
     """The Swift/T helpers every exported program starts with."""
     code = swift_string(load)
     return f"""\
-import io;
+import location;
 import python;
 import string;
 
@@ -167,16 +167,14 @@ import string;
   s = _af_py("_af_s = " + text);
 }}
 
-// Writes text; printf() adds the line end that text already has.
+// Writes text exactly as it is, always from rank 0 (a worker: servers are the last ranks):
+// one process writing, flushed each time, so the => chain keeps the order through mpiexec.
+@dispatch=WORKER
+(void o) _af_write(string text) "turbine" "0.0.1" [
+  "puts -nonewline <<text>>; flush stdout"
+];
+
 (void o) _af_emit(string text) {{
-  if (strlen(text) > 0) {{
-    if (substring(text, strlen(text) - 1, 1) == "\\n") {{
-      printf("%s", substring(text, 0, strlen(text) - 1)) => o = propagate();
-    }} else {{
-      printf("%s", text) => o = propagate();
-    }}
-  }} else {{
-    o = propagate();
-  }}
+  o = @location=locationFromRank(0) _af_write(text);
 }}
 """

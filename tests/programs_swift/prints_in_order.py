@@ -3,6 +3,11 @@
 import time
 
 
+def partial(word: str) -> str:
+    print("partial:", word, end="")
+    return word.upper()
+
+
 def slow(i: int, delay: float) -> int:
     time.sleep(delay)
     print(f"task {i} done")
@@ -19,4 +24,8 @@ for i in range(5):
     print("after", i, value)
 results = [slow(i, 0.02 * (4 - i)) for i in range(4)]
 print("results", results)
+print("no line end yet", end="")
+print(" ... ended", partial("x"), sep="|")
+print()
+print("ends with two\n")
 print("end")
