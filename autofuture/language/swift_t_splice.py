@@ -173,9 +173,14 @@ class Splicer(ast.NodeTransformer):
         return None
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
-        if self._module_root(node) is not None:
-            return node  # math.pi, math.sqrt: the module exists on the worker
-        return self.generic_visit(node)
+        root = self._module_root(node)
+        if root is None:
+            return self.generic_visit(node)
+        if self.t.modules[root].partition(".")[0] not in PURE_MODULES:
+            raise Refused(node, "AF502",
+                          f"{ast.unparse(node)} is state of the workflow's process, which a "
+                          "Swift/T worker does not share: read it in a task")
+        return node  # math.pi, math.sqrt: the module exists on the worker
 
     def _comprehension(self, node: ast.AST) -> ast.AST:
         if is_task_call_inside(node, self.t.tasks, self.block):

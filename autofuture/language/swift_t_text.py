@@ -25,7 +25,7 @@ from __future__ import annotations
 
 # Runs once per worker interpreter (as the module ``_af_rt``).
 RUNTIME = '''\
-import ast, contextlib, io, sys, types
+import ast, contextlib, io, sys, traceback, types
 
 def _stub():
     """autofuture's decorators as no-ops, where the worker's Python lacks autofuture."""
@@ -69,23 +69,38 @@ def out(value):
 
 _FAIL = object()
 
-@contextlib.contextmanager
-def capture():
+def guard(thunk):
+    """Runs one expression; a failure's traceback goes to stderr before Turbine aborts."""
+    try:
+        return thunk()
+    except BaseException as exc:
+        report = traceback.TracebackException.from_exception(exc)
+        report.stack = traceback.StackSummary.from_list(
+            [frame for frame in report.stack if frame.filename != "<string>"])
+        sys.stderr.write("".join(report.format()))
+        sys.stderr.flush()
+        raise
+
+def value(thunk):
+    return guard(lambda: out(thunk()))
+
+def task(thunk):
+    """A task's result and what it printed, split again by _af_task at the first newline."""
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        yield buffer
+        result = guard(lambda: out(thunk()))
+    return result + "\\n" + buffer.getvalue()
 
-def pack(value, buffer):
-    """A task's result and what it printed, split again by _af_task at the first newline."""
-    return out(value) + "\\n" + buffer.getvalue()
+def truth(thunk):
+    return str(bool(guard(thunk)))
 
 def unpack(value, index, count):
     if len(value) != count:
         raise ValueError(f"cannot unpack {len(value)} values into {count} names")
     return value[index]
 
-def items(sequence):
-    return "\\n".join(out(element) for element in sequence)
+def items(thunk):
+    return "\\n".join(guard(lambda: [out(element) for element in thunk()]))
 
 def text(*values, sep=" ", end="\\n", flush=False):
     return (" " if sep is None else sep).join(map(str, values)) + ("\\n" if end is None else end)
@@ -120,7 +135,7 @@ def load_code(module: str, definitions: str, filename: str) -> str:
         "    _af_m = _af_types.ModuleType('_af_rt')\n"
         f"    exec({RUNTIME!a}, _af_m.__dict__)\n"
         "    _af_sys.modules['_af_rt'] = _af_m\n"
-        "_af_rt = _af_sys.modules['_af_rt']\n"
+        "_af_rt = globals()['_af_rt'] = _af_sys.modules['_af_rt']\n"
         f"_af_rt.expose(_af_rt.load({module!a}, {definitions!a}, {filename!a}), globals())\n"
     )
 
@@ -140,13 +155,12 @@ import string;
 
 // A value: the Python literal of an expression over literals.
 (string s) _af_eval(string text) {{
-  s = _af_py("_af_s = _af_rt.out(" + text + ")");
+  s = _af_py("_af_s = _af_rt.value(lambda: (" + text + "))");
 }}
 
 // A task call: its result's literal, and what it printed (replayed in program order).
 (string r, string o) _af_task(string call) {{
-  string s = _af_py("with _af_rt.capture() as _af_c:\\n    _af_v = (" + call +
-                    ")\\n_af_s = _af_rt.pack(_af_v, _af_c)");
+  string s = _af_py("_af_s = _af_rt.task(lambda: (" + call + "))");
   int cut = find(s, "\\n", 0, strlen(s));
   r = substring(s, 0, cut);
   o = substring(s, cut + 1, strlen(s) - cut - 1);
@@ -154,17 +168,17 @@ import string;
 
 // The truth of a test, as Python's bool() gives it.
 (boolean b) _af_truth(string text) {{
-  b = _af_py("_af_s = str(bool(" + text + "))") == "True";
+  b = _af_py("_af_s = _af_rt.truth(lambda: (" + text + "))") == "True";
 }}
 
 // The elements of a sequence, one literal each, in order.
 (string items[]) _af_items(string text) {{
-  items = split(_af_py("_af_s = _af_rt.items(" + text + ")"), "\\n");
+  items = split(_af_py("_af_s = _af_rt.items(lambda: (" + text + "))"), "\\n");
 }}
 
 // The text a print() call writes (text is a call of _af_rt.text).
 (string s) _af_print(string text) {{
-  s = _af_py("_af_s = " + text);
+  s = _af_py("_af_s = _af_rt.guard(lambda: " + text + ")");
 }}
 
 // Writes text exactly as it is, always from rank 0 (a worker: servers are the last ranks):
