@@ -377,10 +377,10 @@ class _Translator:
         if isinstance(node, ast.Name) and node.id in block.names:
             return block.names[node.id]
         if is_task_call(node, self.tasks, block):
-            return self._task_call(node, block)
+            return self.task_call(node, block)
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) \
                 and self._has_task_call(node, block):
-            return self._comprehension(node, block)
+            return self.comprehension(node, block)
         name = self._new("value")
         block.emit(f"string {name} = _af_eval({self._text(node, block)});")
         return name
@@ -388,7 +388,7 @@ class _Translator:
     def _has_task_call(self, node: ast.AST, block: _Block) -> bool:
         return any(is_task_call(n, self.tasks, block) for n in ast.walk(node))
 
-    def _task_call(self, call: ast.Call, block: _Block) -> str:
+    def task_call(self, call: ast.Call, block: _Block) -> str:
         text = self._text(call, block, top_call=True)
         result, output = self._new(f"r_{call.func.id}"), self._new("o")
         block.emit(f"string {result}, {output};")
@@ -414,7 +414,7 @@ class _Translator:
         pieces.append(swift_string(prefix + text[last:]))
         return " + ".join(p for p in pieces if p != '""') or '""'
 
-    def _comprehension(self, node: ast.expr, block: _Block) -> str:
+    def comprehension(self, node: ast.expr, block: _Block) -> str:
         steps: list[tuple[str, object]] = []
         for generator in node.generators:
             if generator.is_async:

@@ -129,7 +129,7 @@ class Splicer(ast.NodeTransformer):
                 raise Refused(node, "AF501", "a task call inside a comprehension that also "
                                              "reads the comprehension's own names in its "
                                              "conditions cannot be exported")
-            return self._splice(self.t._task_call(node, self.block))
+            return self._splice(self.t.task_call(node, self.block))
         self._check_local_call(node)
         return self.generic_visit(node)
 
@@ -187,7 +187,7 @@ class Splicer(ast.NodeTransformer):
             if self.local:
                 raise Refused(node, "AF501", "a comprehension with task calls inside another "
                                              "comprehension's condition cannot be exported")
-            return self._splice(self.t._comprehension(node, self.block))
+            return self._splice(self.t.comprehension(node, self.block))
         scope: set[str] = set()
         self.local.append(scope)
         try:
