@@ -643,7 +643,8 @@ def profile_command(case: str, s: Settings) -> list[str]:
 
 
 def _frame(text: str) -> tuple[str, str]:
-    """('autofuture/_runtime.py', 'call') from py-spy's 'call (autofuture/_runtime.py:173)'."""
+    """('autofuture/runtime/abi.py', 'call') from py-spy's
+    'call (autofuture/runtime/abi.py:173)'."""
     name, _, where = text.rpartition(" (")
     return where.rsplit(":", 1)[0], name
 

@@ -24,6 +24,7 @@ python -m autofuture [options] script.py [args ...]
        python -m autofuture [options] -m module [args ...]
        python -m autofuture check PATH [PATH ...]
        python -m autofuture show FILE
+       python -m autofuture export --swift-t script.py [-o script.swift]
        python -m autofuture report TRACE [-o report.html] [--graph FILE.dot]
        python -m autofuture startup-hook {install,uninstall,status}"""
 
@@ -117,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         return commands.check_command(argv[1:])
     if argv[:1] == ["show"]:
         return commands.show_command(argv[1:])
+    if argv[:1] == ["export"]:
+        from . import export as _export
+
+        return _export.command(argv[1:])
     if argv[:1] == ["report"]:
         from ..observe import report as _report
 

@@ -33,12 +33,7 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
     except SyntaxError as exc:
         traceback.print_exception(type(exc), exc, exc.__traceback__ if _config.debug() else None)
         return 1
-    try:
-        watch = runlog.Watch(path, script_args, options)  # --trace, --progress, -v
-    except OSError as exc:
-        print(f"python -m autofuture: error: --trace: cannot write {exc.filename}: "
-              f"{exc.strerror}", file=sys.stderr)
-        return 2
+    watch = runlog.Watch(path, script_args, options)  # --trace, --progress, -v
     handle = _hook.install()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)

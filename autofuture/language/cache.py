@@ -17,6 +17,14 @@ Modelled on pytest's assertion-rewrite cache, with the lessons it learnt:
   read-only directory -- is a miss, never an error: the cache can make an
   import faster, never break it.
 
+A write that fails (a read-only or full ``__pycache__``, no permission) is
+told once per directory on the ``autofuture`` logger, naming the directory
+and the reason, unlike CPython's silence about its own ``.pyc`` files: the
+program still runs, but every run rewrites those modules again, and the
+user can point ``PYTHONPYCACHEPREFIX`` somewhere writable or turn writing off.
+The logger, not ``warnings``: a warnings filter set to ``error`` (pytest's
+``filterwarnings``, ``-W error``) must not turn a cache miss into a failed
+import.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
+import logging
 import marshal
 import os
 import sys
@@ -37,6 +46,9 @@ __all__ = ["tag", "version", "cache_path", "load", "store", "pack", "unpack"]
 # nothing else: an unchecked entry could be stale.
 _CHECKED_HASH = 0b11
 _HEADER_SIZE = 16
+
+logger = logging.getLogger("autofuture")
+_warned: set[str] = set()  # cache directories already warned about, in this process
 
 
 @functools.cache
@@ -144,26 +156,35 @@ def store(source_path: str, source: bytes, code: types.CodeType) -> bool:
     try:
         mode = (os.stat(source_path).st_mode | 0o200) & 0o666
         data = pack(source, code)
-        os.makedirs(os.path.dirname(pyc), exist_ok=True)
     except (OSError, ValueError):
         return False
     tmp = f"{pyc}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
-    except OSError:
-        return False  # read-only directory, no permission, full disk, ...
     done = False
     try:
-        with open(fd, "wb") as file:
-            file.write(data)
-        os.replace(tmp, pyc)
-        done = True
-    except OSError:
-        pass
-    finally:
-        if not done:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        os.makedirs(os.path.dirname(pyc), exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+        try:
+            with open(fd, "wb") as file:
+                file.write(data)
+            os.replace(tmp, pyc)
+            done = True
+        finally:
+            if not done:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+    except OSError as exc:  # read-only directory, no permission, full disk, ...
+        _warn_once(os.path.dirname(pyc), exc)
     return done
+
+
+def _warn_once(directory: str, exc: OSError) -> None:
+    if directory in _warned:
+        return
+    _warned.add(directory)
+    logger.warning(
+        "cannot cache the rewritten code of marked modules in %s: %s; the program runs, "
+        "but those modules are rewritten again at every start (set PYTHONPYCACHEPREFIX to "
+        "a writable directory, or PYTHONDONTWRITEBYTECODE=1 to stop trying)",
+        directory, exc.strerror or exc)

@@ -178,8 +178,9 @@ class Watch:
 
             self.trace = _trace.TraceWriter(
                 trace_path, _trace.header(path, [path, *script_args], executor, workers))
-            self.observers.append(self.trace)
-            logger.info("writing the trace to %s", trace_path)
+            if self.trace.writing:
+                self.observers.append(self.trace)
+                logger.info("writing the trace to %s", trace_path)
         mode = getattr(options, "progress", None) or "never"
         if mode != "never":
             from . import progress as _progress

@@ -18,10 +18,16 @@ the run ended (absent when the process was killed)::
     {"event": "recompute", "id": 3, "time": ...}
     {"event": "exit", "status": 0, "time": ...}
 
-Each line is flushed as it is written, so a run that crashes or is killed
-leaves every event up to that moment (the operating system keeps what was
-written even if the process dies; only a machine crash can lose it).
+Each line is written as one unbuffered write, so a run that crashes or is
+killed leaves every event up to that moment (the operating system keeps what
+was written even if the process dies; only a machine crash can lose it).
 ``read`` accepts such a file, including a last line cut short.
+
+A trace is an aid, never a reason to stop a run: a file that cannot be
+opened, or that stops taking lines (a full disk, a file size limit), is
+told once on the ``autofuture`` logger, naming the file and the reason, and
+the run goes on without it. The file then ends at its last whole line: a
+line the disk took only part of is cut off again.
 
 Where results live (issue 19): an ``end`` whose result stayed on its worker
 has ``"held": BYTES`` (and ``"bytes"``, what reached the workflow, is 0); a
@@ -40,13 +46,17 @@ clock (the same clock on one machine; under MPI, hosts' clocks may differ).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import logging
 import os
 import platform
 import re
 import time
 
 FORMAT = 1
+
+logger = logging.getLogger("autofuture")
 
 _LABEL = re.compile(r"^(?P<function>.*?)\(\) at (?P<file>.*):(?P<line>\d+)(?: -> .*)?$")
 
@@ -60,20 +70,63 @@ def split_label(label: str) -> tuple[str, str, int]:
 
 
 class TraceWriter:
-    """An observer writing each event to ``path`` as a line, flushed at once."""
+    """An observer writing each event to ``path`` as a line, at once; it never raises."""
 
     def __init__(self, path: str, header: dict) -> None:
         self.path = path
-        # Line buffering: each event reaches the operating system as its line ends.
-        self.file = open(path, "w", encoding="utf-8", buffering=1)
+        self.size = 0  # bytes of whole lines written: where the file ends if a write fails
         self.executor_seen = False
+        try:
+            # Unbuffered: each line reaches the operating system in one write, as it ends.
+            self.file = open(path, "wb", buffering=0)
+        except OSError as exc:
+            self.file = None
+            logger.warning("cannot write the trace to %s: %s; the run goes on without a trace",
+                           path, exc.strerror or exc)
+            return
         self._write({"event": "run", "format": FORMAT, **header})
 
+    @property
+    def writing(self) -> bool:
+        return self.file is not None
+
     def _write(self, record: dict) -> None:
-        self.file.write(json.dumps(record, separators=(",", ":")) + "\n")
+        if self.file is None:
+            return
+        data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        view = memoryview(data)
+        try:
+            while view:  # a full disk may take part of a line before it refuses the rest
+                written = self.file.write(view)
+                if not written:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
+        except OSError as exc:
+            self._stop(exc)
+            return
+        self.size += len(data)
+
+    def _stop(self, exc: OSError) -> None:
+        """Stop writing after a failed write, leaving whole lines only."""
+        file, self.file = self.file, None
+        try:
+            file.truncate(self.size)
+        except OSError:
+            pass
+        try:
+            file.close()
+        except OSError:
+            pass
+        if self.size:
+            logger.warning("cannot write the trace to %s any more: %s; the run goes on, and "
+                           "the trace ends at its last whole event", self.path,
+                           exc.strerror or exc)
+        else:
+            logger.warning("cannot write the trace to %s: %s; the run goes on without a trace",
+                           self.path, exc.strerror or exc)
 
     def __call__(self, event: dict) -> None:
-        if self.file.closed:
+        if self.file is None:
             return
         kind = event["event"]
         if kind == "task":
@@ -96,11 +149,14 @@ class TraceWriter:
                          "workers": executor.workers, "time": when})
 
     def close(self, status: int | None) -> None:
-        if self.file.closed:
-            return
         if status is not None:
             self._write({"event": "exit", "status": status, "time": time.time()})
-        self.file.close()
+        file, self.file = self.file, None
+        if file is not None:
+            try:
+                file.close()  # unbuffered: nothing is left to write
+            except OSError:
+                pass
 
 
 def header(script: str, argv: list[str], executor: str, workers: int | None) -> dict:

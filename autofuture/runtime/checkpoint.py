@@ -7,12 +7,22 @@ arguments, its call site, and the versions that decide what it computes
 the user only. Records are signed with a key kept in the directory: a
 record that is corrupt, or written by someone without the key, is ignored
 with a warning and never unpickled.
+
+A directory that cannot be written (a full disk, a read-only mount, no
+permission) never stops the run: the ``autofuture`` logger warns once, naming
+the directory and the reason, and the run goes on. Every record is a temporary
+file that is ``os.replace``-d when complete and removed when anything fails,
+so a reader (a rerun, or another run sharing the directory) only ever sees
+whole records; the key is published with ``os.link``, which fails when
+another run got there first, so runs that start together share one key.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
+import logging
 import os
 import pickle
 import secrets
@@ -22,6 +32,8 @@ import warnings
 
 MAGIC = b"AFCK1"
 _SIGNATURE = 32
+
+logger = logging.getLogger("autofuture")
 
 
 class CheckpointWarning(UserWarning):
@@ -33,23 +45,49 @@ class Checkpoint:
         from .._version import __version__
 
         self.directory = os.path.abspath(directory)
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        os.chmod(self.directory, 0o700)
-        self.secret = self._secret()
         self.versions = f"{sys.version}|autofuture {__version__}".encode()
+        self.warned = False  # one warning per run about writing, however many records fail
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            self._private()
+            self.secret = self._secret()
+        except OSError as exc:
+            # No key: no record can be read or signed. The run goes on without them.
+            self.secret = None
+            self._warn(f"cannot use checkpoint directory {self.directory}: {_reason(exc)}; "
+                       "the run goes on without checkpointing")
+
+    def _private(self) -> None:
+        """Readable by the user only; a directory we cannot change (read-only, someone
+        else's) keeps its mode: its records can still be read."""
+        try:
+            os.chmod(self.directory, 0o700)
+        except OSError:
+            pass
 
     def _secret(self) -> bytes:
+        """The directory's key: read, or made and published if there is none.
+
+        Runs starting together each make one, and only the first is published
+        (``exclusive``); the others read it. A key file of the wrong length is
+        damaged: it is replaced, and the records it signed are ignored.
+        """
         path = os.path.join(self.directory, ".key")
-        try:
-            with open(path, "rb") as file:
-                secret = file.read()
-            if len(secret) == 32:
-                return secret
-        except FileNotFoundError:
-            pass
         secret = secrets.token_bytes(32)
-        self._write(path, secret)
-        return secret
+        for _ in range(2):
+            try:
+                with open(path, "rb") as file:
+                    found = file.read()
+            except FileNotFoundError:
+                found = None
+            if found is not None and len(found) == 32:
+                return found
+            try:
+                self._write(path, secret, exclusive=found is None)
+                return secret
+            except FileExistsError:
+                continue  # another run published its key first: read that one
+        raise OSError(errno.EEXIST, "its key file changed while it was read", path)
 
     def key(self, function_payload: bytes, task_payload: tuple, site: str) -> str:
         digest = hashlib.sha256(self.versions)
@@ -63,6 +101,8 @@ class Checkpoint:
 
     def load(self, key: str, where: tuple[str, int] = ("<unknown>", 0)):
         """(payload, output) of a finished task, or None; ``where`` is its call site."""
+        if self.secret is None:
+            return None
         path = os.path.join(self.directory, key)
         try:
             with open(path, "rb") as file:
@@ -83,25 +123,34 @@ class Checkpoint:
         return payload, output
 
     def store(self, key: str, payload, output) -> None:
+        """Keep a finished task's result; a write that fails is warned about once per run."""
+        if self.secret is None:
+            return
         data, buffers = payload
         body = pickle.dumps(((data, [bytes(memoryview(b).cast("B")) for b in buffers]), output),
                             protocol=5)
         try:
             self._write(os.path.join(self.directory, key), MAGIC + self._sign(body) + body)
         except OSError as exc:
-            warnings.warn(f"autofuture: could not write checkpoint record {key}: {exc}",
-                          CheckpointWarning, stacklevel=2)
+            # Later records are still tried: a disk may get space back.
+            self._warn(f"cannot write checkpoint records in {self.directory}: {_reason(exc)}; "
+                       "the run goes on, and a rerun computes again the tasks whose record "
+                       "is missing")
 
     def _sign(self, body: bytes) -> bytes:
         return hmac.new(self.secret, body, hashlib.sha256).digest()
 
-    def _write(self, path: str, data: bytes) -> None:
+    def _write(self, path: str, data: bytes, exclusive: bool = False) -> None:
+        """Write *path* whole or not at all; ``exclusive``: never replace an existing file."""
         handle, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
             os.chmod(temp, 0o600)
-            os.replace(temp, path)
+            if exclusive:
+                _publish(temp, path)
+            else:
+                os.replace(temp, path)
         except BaseException:
             try:
                 os.unlink(temp)
@@ -109,9 +158,34 @@ class Checkpoint:
                 pass
             raise
 
+    def _warn(self, message: str) -> None:
+        if not self.warned:
+            self.warned = True
+            logger.warning("%s", message)
+
     def _ignore(self, path: str, why: str, where: tuple[str, int]) -> None:
         """Warn at the task's call site, where the user can see which task runs again."""
         warnings.warn_explicit(
             f"autofuture: ignoring checkpoint record {path}: {why}; the task runs again",
             CheckpointWarning, where[0], where[1])
         return None
+
+
+def _reason(exc: OSError) -> str:
+    """'No space left on device', 'Read-only file system', ...: the system's words."""
+    return exc.strerror or str(exc)
+
+
+def _publish(temp: str, path: str) -> None:
+    """Give the complete file *temp* the name *path*, unless *path* exists."""
+    try:
+        os.link(temp, path)  # FileExistsError when another run was first
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: the last writer wins, as before
+        os.replace(temp, path)
+        return
+    try:
+        os.unlink(temp)
+    except OSError:
+        pass
