@@ -407,3 +407,43 @@ def test_under_mpi_results_lost_with_a_rank_are_made_again(tmp_path):
     held = {e["id"] for e in seen if e["event"] == "end" and "held" in e}
     assert len(held) >= 4
     assert "succeeded when retried on another rank" in fut.stderr
+
+
+BIG = """\
+# autofuture
+import time
+import numpy as np
+
+def make(fill: float) -> np.ndarray:
+    return np.full(13 * 1024 * 1024, fill)      # 104 MiB
+
+def pause(after: list) -> int:
+    time.sleep(1.5)  # longer than loky's one second between two checks of a worker's memory
+    return len(after)
+
+def size(a: np.ndarray) -> int:
+    return a.size
+
+def total(a: np.ndarray, n: int) -> float:
+    return float(a[:n].sum())
+
+arrays = [make(float(i)) for i in range(4)]
+sizes = [size(a) for a in arrays]
+n = pause(sizes)
+m = pause([n])
+print(sizes, [total(a, 1000 + m) for a in arrays])
+"""
+
+
+def test_a_worker_holding_hundreds_of_mb_is_not_ended_as_leaking(tmp_path):
+    """loky ends a worker whose memory grew by 300 MB, taking it for a leak: held results
+    must not count as one (each would be lost and made again)."""
+    program = write(tmp_path, "big.py", BIG)
+    trace = tmp_path / "trace.jsonl"
+    plain = e2e.run_plain(program, timeout=DEADLINE)
+    fut = e2e.run_autofuture(program, "loky", workers=1, timeout=DEADLINE,
+                             extra_opts=["--trace", str(trace)])
+    e2e.assert_same(plain, fut)
+    seen = events(trace)
+    assert not [e for e in seen if e["event"] == "recompute"]
+    assert len({e["worker"] for e in seen if e["event"] == "end"}) == 1

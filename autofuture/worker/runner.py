@@ -43,6 +43,12 @@ def init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _slots_dir = os.environ.get("AUTOFUTURE_SLOTS")
     store.set_directory(_slots_dir)
+    # loky ends a worker whose memory grew by 300 MB since its first task, taking it for
+    # a leak. Results it holds for later tasks (worker.store) are no leak, and
+    # --worker-memory bounds them: a worker that ended would lose them all.
+    loky_worker = sys.modules.get("loky.process_executor")
+    if loky_worker is not None and hasattr(loky_worker, "_MAX_MEMORY_LEAK_SIZE"):
+        loky_worker._MAX_MEMORY_LEAK_SIZE = float("inf")
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
                      name="autofuture-orphan-watch").start()
 

@@ -225,15 +225,11 @@ def take_or_get(key, take: bool):
 
 
 def handle(op: str, arg) -> None:
-    """'free' a list of keys, or 'drop' everything of a run."""
+    """'free' a list of keys."""
     with _store.lock:
         if op == "free":
             for key in arg:
                 _store.values.pop(key, None)
-                _store.sizes.pop(key, None)
-        elif op == "drop":
-            for key in [key for key in _store.values if key[0] == arg]:
-                del _store.values[key]
                 _store.sizes.pop(key, None)
 
 
@@ -337,7 +333,7 @@ def request(path: str, key, take: bool):
 
 
 def tell(path: str, op: str, arg) -> None:
-    """Send 'free' or 'drop' to the worker at ``path`` and wait until it is done (so the
+    """Send 'free' to the worker at ``path`` and wait until it is done (so the
     memory is back before the next message); a worker that is gone needs none."""
     with _connections_lock:
         conn = _connections.pop(path, None)
