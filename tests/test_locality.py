@@ -447,3 +447,45 @@ def test_a_worker_holding_hundreds_of_mb_is_not_ended_as_leaking(tmp_path):
     seen = events(trace)
     assert not [e for e in seen if e["event"] == "recompute"]
     assert len({e["worker"] for e in seen if e["event"] == "end"}) == 1
+
+
+TREE = """\
+# autofuture
+import autofuture
+import numpy as np
+
+def make(n: int) -> np.ndarray:
+    return np.zeros(n)
+
+def shift(a: np.ndarray, i: int) -> np.ndarray:
+    return a + float(i)
+
+def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a + b
+
+@autofuture.workflow
+def tree(xs: list) -> np.ndarray:
+    if len(xs) == 1:
+        return xs[0]
+    return tree([add(xs[i], xs[i + 1]) if i + 1 < len(xs) else xs[i]
+                 for i in range(0, len(xs), 2)])
+
+root = make(100_000)
+total = tree([shift(root, i) for i in range(5)])
+print(len([root, total]), autofuture.result(total)[:3])
+"""
+
+
+def test_a_fan_in_reads_only_its_root(tmp_path):
+    """``len()`` of a list of futures waits for none of them, so the tree fetches nothing
+    but the sum the workflow prints."""
+    program = write(tmp_path, "tree.py", TREE)
+    trace = tmp_path / "trace.jsonl"
+    plain = e2e.run_plain(program, timeout=DEADLINE)
+    fut = e2e.run_autofuture(program, "loky", workers=2, timeout=DEADLINE,
+                             extra_opts=["--trace", str(trace)])
+    e2e.assert_same(plain, fut)
+    seen = events(trace)
+    labels = {e["id"]: e["label"] for e in seen if e["event"] == "task"}
+    last = max(e["id"] for e in seen if e["event"] == "task")
+    assert [e["id"] for e in seen if e["event"] == "fetch"] == [last], labels

@@ -271,6 +271,11 @@ def _local(fn, args, kwargs):
             and args[0]._af_arity is not None:
         _read(_check_arity(args[0]), (args[0],))  # a result of another length fails in turn
         return args[0]._af_arity
+    elif fn is len and len(args) == 1 and not kwargs and type(args[0]) in (list, tuple) \
+            and (scheduler is None or scheduler.may_read_now(args)):
+        # The length of a list of futures is known now: it waits for none of them (and
+        # fetches none that stayed on a worker).
+        return len(args[0])
     if callees.is_pure(fn):
         return _read(fn, args, kwargs)
     return _effect(fn, args, kwargs, callees.task_name(fn))
