@@ -37,6 +37,7 @@ import time
 
 from .._errors import SerializationError  # noqa: F401 - re-exported for tests
 from ..worker import context as _context
+from ..worker import exceptions
 from . import current as _slot
 from . import outcomes, tracebacks
 from . import payloads as _payloads
@@ -329,7 +330,8 @@ class Scheduler(Sending):
             self._report(entry, exc, tracebacks.build(entry.site, remote_frames, local_tb))
             return
         self.discard_rest()
-        raise tracebacks.mark(exc, tracebacks.build(entry.site, remote_frames, local_tb))
+        exceptions.raise_as_is(
+            tracebacks.mark(exc, tracebacks.build(entry.site, remote_frames, local_tb)))
 
     def _report(self, entry: Entry, exc: BaseException, tb) -> None:
         """--keep-going: say each root failure once, at its turn, and go on."""
@@ -407,7 +409,7 @@ class Scheduler(Sending):
         if future._af_error is not None:
             entry = future._af_entry
             self.drain(until=lambda: entry is None or entry.committed or entry.discarded)
-            raise future._af_error
+            exceptions.raise_as_is(future._af_error)
         return future._af_value
 
     def barrier(self) -> None:
