@@ -92,7 +92,6 @@ def warn_first_call(fn) -> None:
     """Give what was found about a task function's changes of module state, once, through
     ``warnings`` (``-W error`` makes it fatal), pointing at the line that changes it."""
     func = getattr(fn, "__func__", fn)
-    func = getattr(func, "__wrapped__", func) if type(fn) is TaskFunction else func
     code = getattr(func, "__code__", None)
     if code is None:
         return

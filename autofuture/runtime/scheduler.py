@@ -260,7 +260,7 @@ class Scheduler(Sending):
         else:
             future._af_value = value
             future._af_settle(value)
-        entry.run = entry.args = entry.kwargs = None
+        entry.run = entry.args = entry.kwargs = entry.handling = None
         dependents = future._af_dependents
         if not dependents:
             return
@@ -342,7 +342,8 @@ class Scheduler(Sending):
         sys.stdout.flush()
         print(f"autofuture: {entry.label} failed; --keep-going goes on with the work "
               "that does not depend on it:", file=sys.stderr)
-        tracebacks.print_exception(tracebacks.mark(exc, tb))
+        # Python's own printer: the program's sys.excepthook is for the error that ends it.
+        tracebacks.print_exception(tracebacks.mark(exc, tb), sys.__excepthook__)
 
     def keep_going_summary(self) -> str | None:
         """The closing line of a --keep-going run that had failures, else None."""

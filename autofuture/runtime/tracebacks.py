@@ -158,12 +158,12 @@ def clean(exc: BaseException) -> None:
         exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
 
 
-def print_exception(exc: BaseException) -> None:
-    """Print an uncaught error as Python does: through ``sys.excepthook``.
+def print_exception(exc: BaseException, hook=None) -> None:
+    """Print an uncaught error as Python does: through ``sys.excepthook`` (or ``hook``).
 
     Before 3.12 only the interpreter's own printer (the default hook) adds
     "Did you mean" to a NameError or AttributeError; the traceback module does
     not.
     """
     clean(exc)
-    sys.excepthook(type(exc), exc, exc.__traceback__)
+    (hook or sys.excepthook)(type(exc), exc, exc.__traceback__)

@@ -34,13 +34,14 @@ import builtins
 import sys
 import traceback
 import types
+import weakref
 
 from .._errors import RemoteError
 from . import frames as _frames
 from . import serialize as _serialize
 
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement or an extension
-_ATOMS = frozenset({int, float, complex, bool, str, type(None)})
+_ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None)})  # immutable: inline
 _NOTES = "__notes__"
 _OURS = "__autofuture"  # attributes of ours on an exception (__autofuture_tb__): not sent
 
@@ -210,7 +211,7 @@ def _qualified(cls) -> str:
 
 
 _GROUP = (BaseExceptionGroup,) if sys.version_info >= (3, 11) else ()  # noqa: F821
-_field_names: dict = {}
+_field_names: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # classes made in tasks
 
 
 def _fields(cls) -> tuple:
