@@ -108,7 +108,8 @@ Traceback (most recent call last):
 KeyError: 'missing 2'
 """
 
-# The same error as autofuture may print it: the remote traceback as __cause__.
+# The same error with a block the plain run does not print (a remote traceback as
+# __cause__, as concurrent.futures gives it): a difference when the whole text is compared.
 _CHAINED_ERR = """\
 warning from the program
 Traceback (most recent call last):
