@@ -37,7 +37,7 @@ class Entry:
     __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished", "number",
                  "retries", "retry_on", "attempts", "sent", "resends", "record", "shallow",
                  "failure", "site", "output", "holds", "context", "discarded",
-                 "name", "suffix", "_label", "committed", "lost_on")
+                 "name", "suffix", "_label", "committed", "lost_on", "handling")
 
     def __init__(self, kind, run, args, kwargs, site, name, early):
         self.kind = kind
@@ -67,6 +67,7 @@ class Entry:
         self.lost_on = None  # MPI ranks lost while running an attempt of this task
         self.record = None  # its checkpoint key, with --checkpoint
         self.shallow = False  # a read that awaits only its arguments, not what they hold
+        self.handling = None  # of a task: the exception the workflow handled at its call
 
     @property
     def call_label(self) -> str:
