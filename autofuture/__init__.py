@@ -9,7 +9,14 @@ plain run prints.
 from __future__ import annotations
 
 from ._api import local, result, task, workflow
-from ._errors import ArityError, RebindError, RemoteError, SerializationError, WorkerLostError
+from ._errors import (
+    ArityError,
+    ModuleStateWarning,
+    RebindError,
+    RemoteError,
+    SerializationError,
+    WorkerLostError,
+)
 from ._version import __version__ as __version__
 from .entrypoints.install import install
 from .runtime.future import Future
@@ -18,6 +25,7 @@ __all__ = [
     "ArityError",
     "Future",
     "MarkedModuleImportedEarly",
+    "ModuleStateWarning",
     "RebindError",
     "RemoteError",
     "SerializationError",

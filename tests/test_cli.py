@@ -363,6 +363,38 @@ def test_check_is_silent_and_0_on_clean_and_unmarked_files(tmp_path, command):
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
+MODULE_STATE = """
+    # autofuture
+    LOG = []
+
+
+    def record(x):
+        LOG.append(x)
+        return x
+
+
+    for i in (1, 2):
+        record(i)
+    print(LOG)
+"""
+
+
+@COMMANDS
+def test_check_reports_a_task_that_changes_module_state(tmp_path, command):
+    """The issue's program: the plain run prints [1, 2], the futurized one [] (see
+    test_runtime for the run's own warning)."""
+    path = write(tmp_path / "log.py", MODULE_STATE)
+    result = run([*command, "check", "log.py"], tmp_path)
+    assert result.returncode == 1
+    line = line_of(path, "LOG.append(x)")
+    assert result.stdout == (
+        f"log.py:{line}:5: AF304 'record' changes the module-level 'LOG' (LOG.append(...)), "
+        "but as a task it runs on a worker, so the change stays in that worker's copy and the "
+        "workflow never sees it. Return the value instead and use it where 'record' is called, "
+        "or mark 'record' with @autofuture.local to run it in the workflow process.\n")
+    assert result.stderr == ""
+
+
 def test_check_runs_nothing(tmp_path):
     write(tmp_path / "effects.py", """
         # autofuture

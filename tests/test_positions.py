@@ -216,6 +216,15 @@ SPREAD = '''
 # -- the traceback programs: (source, line of the innermost user frame, error) -------------
 
 TRACEBACKS = {
+    # A task's frames are rebuilt with the positions the worker's instruction had.
+    "task-error": ('''
+        # autofuture
+        def boom(x):
+            return 1 // x
+
+        r = boom(0)
+        print(r)
+        ''', 3, "ZeroDivisionError: integer division or modulo by zero"),
     "zero-division-at-line-5": ('''
         # autofuture
         def square(x):
@@ -452,16 +461,6 @@ def _xfail(reason: str, condition: bool = POSITIONS):
 
 
 XFAIL_TRACEBACKS = {
-    "task-error": ('''
-        # autofuture
-        def boom(x):
-            return 1 // x
-
-        r = boom(0)
-        print(r)
-        ''', 3, "ZeroDivisionError: integer division or modulo by zero", _xfail(
-        "_tb._fake_frame rebuilds a task's frames with tb_lasti=-1, so Python draws no caret "
-        "line under the line that raised in the task")),
     "for-target-unpacking": ('''
         # autofuture
         pairs = [(1, 2), (3, 4), 5]

@@ -52,10 +52,10 @@ def walk_own(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
             stack.extend(reversed(list(ast.iter_child_nodes(node))))
 
 
-def local_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+def local_names(func: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> frozenset[str]:
     """Names a function binds itself (an over-approximation), which hide module names."""
     names = {arg.arg for arg in arguments(func.args)}
-    for node in walk_own(func.body):
+    for node in walk_own([func.body] if isinstance(func, ast.Lambda) else func.body):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             names.add(node.id)
         elif isinstance(node, (*FUNCTIONS, ast.ClassDef)):

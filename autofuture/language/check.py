@@ -60,7 +60,10 @@ Codes (errors stop the load; warnings never do):
   then run serially inside the task (suggest ``@autofuture.workflow``);
 - AF302 warning: a generator expression with calls in it is passed as an
   argument, so its elements resolve one by one (suggest a list);
-- AF303 warning: a task function declares ``global``.
+- AF303 warning: a task function declares ``global``;
+- AF304 warning: a task function changes module-level state (``LOG.append(x)``,
+  ``CACHE[k] = v``, ``STATE.n += 1``, ``del CACHE[k]``), which stays in its
+  worker (``module_state`` says what is reported and why).
 
 A *task function* here is a plain top-level ``def`` (not a generator or
 coroutine) with no decorator other than ``@autofuture.task``: anything else
@@ -84,6 +87,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 
 from .._errors import ArityError, Problem, RebindError
+from . import module_state
 from .astwalk import (
     Pos,
     arguments,
@@ -124,6 +128,7 @@ class _Checker(ast.NodeVisitor):
         self.scope = Scope()
         self.plain = 0  # > 0 while visiting code the rewriter leaves alone
         self.defs = Definitions(tree)
+        self.own_names = module_state.module_names(tree)  # the module's own state
 
     # -- reporting -------------------------------------------------------------
 
@@ -452,7 +457,7 @@ class _Checker(ast.NodeVisitor):
         if self.defs.is_workflow(node):
             self._check_workflow(node)
         elif self.defs.is_task(node):
-            self._warn_globals(node)
+            self.problems += module_state.findings(node, self.own_names, self.filename)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -471,17 +476,6 @@ class _Checker(ast.NodeVisitor):
             self._bind(arg.arg, "param", span(arg))
         self._visit_all(func.body)
         self.scope = saved
-
-    def _warn_globals(self, func: ast.FunctionDef) -> None:
-        for node in ast.walk(func):
-            if isinstance(node, ast.Global):
-                names = ", ".join(node.names)
-                self._report("AF303", f"'{func.name}' declares 'global {names}', but as a task "
-                             "it runs on a worker, so its assignment never reaches the "
-                             "workflow. Return the value instead and bind it where the "
-                             f"function is called, or mark '{func.name}' with "
-                             "@autofuture.local to run it in the workflow process.",
-                             span(node), warning=True)
 
     # -- expressions ---------------------------------------------------------------
 

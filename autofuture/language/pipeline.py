@@ -26,11 +26,15 @@ def problems(source: str | bytes, filename: str) -> list[Problem]:
 def transform(source: str | bytes, filename: str) -> ast.Module:
     """The rewritten module; raises the first load-time error as a ``SyntaxError``."""
     tree = parse(source, filename)
+    first_call = []
     for problem in check_module(tree, filename):
         if not problem.warning:
             text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
             raise problem.to_error(text.splitlines())
-    return rewrite_module(tree, filename)
+        if problem.scope is not None:  # given again when the task is first called
+            first_call.append((problem.scope, problem.lineno,
+                               f"{problem.message} [{problem.code}]"))
+    return rewrite_module(tree, filename, tuple(first_call))
 
 
 def source_to_code(source: str | bytes, filename: str) -> types.CodeType:

@@ -35,7 +35,7 @@ from .nodes import (
 )
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 10
+SCHEMA = 11
 
 RUNTIME_MODULE = "autofuture.runtime.abi"
 
@@ -57,16 +57,22 @@ FRAME_BUILTINS = frozenset({"globals", "locals", "eval", "exec", "super", "break
 FRAME_BUILTINS_WITHOUT_ARGS = frozenset({"vars", "dir"})
 
 
-def rewrite_module(tree: ast.Module, filename: str = "<unknown>") -> ast.Module:
-    """Return a new module whose futurized parts call the runtime."""
+def rewrite_module(tree: ast.Module, filename: str = "<unknown>",
+                   first_call_warnings: tuple = ()) -> ast.Module:
+    """Return a new module whose futurized parts call the runtime.
+
+    ``first_call_warnings`` are (first line of a task function, line, message):
+    the run gives each at that function's first call as a task.
+    """
     rewriter = _Rewriter(_workflow_decorator_names(tree))
     body = rewriter.block(tree.body)
     insert_at = _preamble_index(tree.body)
     anchor = tree.body[insert_at] if insert_at < len(tree.body) else (tree.body or [None])[-1]
     preamble = [
         at(ast.Import(names=[ast.alias(name=RUNTIME_MODULE, asname=RUNTIME)]), anchor),
-        at(ast.Expr(runtime_call("enter_module", [ast.Call(name_node("globals"), [], [])])),
-           anchor),
+        at(ast.Expr(runtime_call("enter_module", [ast.Call(name_node("globals"), [], [])]
+                                 + ([const(tuple(first_call_warnings))]
+                                    if first_call_warnings else []))), anchor),
     ]
     new_insert = _preamble_index(body)
     body[new_insert:new_insert] = preamble

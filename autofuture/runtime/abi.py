@@ -73,9 +73,16 @@ def _busy():
 
 # -- module boundaries ----------------------------------------------------------
 
-def enter_module(namespace: dict) -> None:
-    """A marked module starts: its functions are tasks and travel by value."""
-    callees.marked_files.add(sys._getframe(1).f_code.co_filename)
+def enter_module(namespace: dict, first_call_warnings: tuple = ()) -> None:
+    """A marked module starts: its functions are tasks and travel by value.
+
+    ``first_call_warnings``: what ``autofuture check`` says about its task
+    functions' changes of module state, given when each is first called.
+    """
+    filename = sys._getframe(1).f_code.co_filename
+    callees.marked_files.add(filename)
+    if first_call_warnings:
+        callees.add_first_call_warnings(filename, first_call_warnings)
     module = sys.modules.get(namespace.get("__name__", ""))
     if module is not None and _getattr(module, "__dict__", None) is namespace:
         serialize.register_by_value(module)
@@ -136,11 +143,18 @@ def barrier() -> None:
 
 
 def settle() -> None:
-    """On the way out of a ``try``/``with`` body with an error: earlier failures win."""
+    """On the way out of a ``try``/``with`` body with an error: earlier failures win.
+
+    An earlier failure raised here keeps its own ``__context__`` (see
+    ``exceptions.raise_as_is``); one that Python chains to the later error,
+    which the plain run never reached, does not show it.
+    """
+    later = sys.exc_info()[1]
     try:
         barrier()
     except BaseException as exc:
-        exc.__suppress_context__ = True
+        if exc.__context__ is later:
+            exc.__suppress_context__ = True
         raise
 
 
@@ -297,6 +311,9 @@ def _submit(fn, args, kwargs):
     inputs = [*args, *kwargs.values(), *callees.implicit_inputs(fn)]
     early = scheduler.context_pending == 0 and scheduler.may_read_now(inputs)
     entry = Entry(TASK_ENTRY, fn, args, kwargs, site, callees.task_name(fn), early=early)
+    entry.handling = sys.exc_info()[1]
+    if callees.first_call_warnings:
+        callees.warn_first_call(fn)
     options = callees.task_options(fn)
     entry.retries = options.retries if options is not None and options.retries \
         else scheduler.options.retries

@@ -13,6 +13,9 @@ import inspect
 import math
 import types
 import typing
+import warnings
+
+from .._errors import ModuleStateWarning
 
 TASK, LOCAL, WORKFLOW = "task", "local", "workflow"
 MARKER = "__autofuture__"
@@ -73,6 +76,30 @@ def kind_of(fn) -> str:
     if t is TaskFunction:
         return TASK
     return LOCAL
+
+
+#: (file, first line of a task function) -> [(line, message)] still to give, at that
+#: function's first call as a task (see ``language/module_state.py``).
+first_call_warnings: dict[tuple[str, int], list[tuple[int, str]]] = {}
+
+
+def add_first_call_warnings(filename: str, found: tuple) -> None:
+    for first, line, message in found:
+        first_call_warnings.setdefault((filename, first), []).append((line, message))
+
+
+def warn_first_call(fn) -> None:
+    """Give what was found about a task function's changes of module state, once, through
+    ``warnings`` (``-W error`` makes it fatal), pointing at the line that changes it."""
+    func = getattr(fn, "__func__", fn)
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return
+    found = first_call_warnings.pop((code.co_filename, code.co_firstlineno), None)
+    for line, message in found or ():
+        warnings.warn_explicit(message, ModuleStateWarning, code.co_filename, line,
+                               module=getattr(func, "__module__", None),
+                               module_globals=getattr(func, "__globals__", None))
 
 
 def task_options(fn) -> TaskOptions | None:

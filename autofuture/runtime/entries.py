@@ -50,8 +50,8 @@ class Entry:
     __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished", "number",
                  "retries", "retry_on", "attempts", "sent", "resends", "record", "shallow",
                  "failure", "site", "output", "holds", "context", "discarded",
-                 "name", "suffix", "_label", "committed", "lost_on", "needs", "node", "parked",
-                 "inputs_at")
+                 "name", "suffix", "_label", "committed", "lost_on", "handling", "needs", "node",
+                 "parked", "inputs_at")
 
     def __init__(self, kind, run, args, kwargs, site, name, early):
         self.kind = kind
@@ -81,6 +81,7 @@ class Entry:
         self.lost_on = None  # MPI ranks lost while running an attempt of this task
         self.record = None  # its checkpoint key, with --checkpoint
         self.shallow = False  # a read that awaits only its arguments, not what they hold
+        self.handling = None  # of a task: the exception the workflow handled at its call
         self.needs = None  # Held handles of the results on workers its arguments reference
         self.node = None  # for a recompute of a lost held result: its runtime.held.Node
         self.parked = 0  # lost inputs it waits for

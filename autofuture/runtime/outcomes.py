@@ -11,8 +11,8 @@ import concurrent.futures
 import re
 import sys
 
-from .._errors import RemoteError, SerializationError, WorkerLostError
-from ..worker import serialize
+from .._errors import SerializationError, WorkerLostError
+from ..worker import exceptions
 from .entries import Entry
 
 
@@ -42,23 +42,16 @@ def replay(output) -> None:
 
 
 def rebuild(info, entry: Entry):
-    """(exception, remote frames, None) from a worker's ErrorInfo."""
-    exc_bytes, type_name, message, frames, text = info
-    if type_name == "SerializationError":
-        message = (f"task {entry.label}: {message}. Return plain data (numbers, strings, "
-                   "lists, dicts, arrays) that can be pickled.")
-    exc = None
-    if exc_bytes is not None:
-        try:
-            exc = serialize.loads(exc_bytes)
-        except Exception:
-            exc = None
-    if exc is None:
+    """(exception, remote frames, None) from a worker's ErrorInfo (see runner.error_info)."""
+    packed, type_name, message = info
+    if packed is None:
         if type_name == "SerializationError":
-            exc = SerializationError(message)
-        else:
-            exc = RemoteError(type_name, message, text)
-    return (exc, frames, None)
+            return (SerializationError(
+                f"task {entry.label}: {message}. Return plain data (numbers, strings, lists, "
+                "dicts, arrays) that can be pickled."), (), None)
+        return (exceptions.remote_error(type_name, message, (), "it could not be sent from "
+                                        "the worker"), (), None)
+    return (exceptions.unpack(packed, entry.handling), exceptions.root_frames(packed), None)
 
 
 def failure_exception(entry: Entry):

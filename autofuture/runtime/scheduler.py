@@ -37,6 +37,7 @@ import time
 
 from .._errors import SerializationError  # noqa: F401 - re-exported for tests
 from ..worker import context as _context
+from ..worker import exceptions
 from . import current as _slot
 from . import outcomes, tracebacks
 from . import payloads as _payloads
@@ -263,7 +264,7 @@ class Scheduler(Sending):
         else:
             future._af_value = value
             future._af_settle(value)
-        entry.run = entry.args = entry.kwargs = None
+        entry.run = entry.args = entry.kwargs = entry.handling = None
         entry.future = None  # the future keeps its entry, not the other way round
         dependents = future._af_dependents
         if not dependents:
@@ -338,7 +339,8 @@ class Scheduler(Sending):
             self._report(entry, exc, tracebacks.build(entry.site, remote_frames, local_tb))
             return
         self.discard_rest()
-        raise tracebacks.mark(exc, tracebacks.build(entry.site, remote_frames, local_tb))
+        exceptions.raise_as_is(
+            tracebacks.mark(exc, tracebacks.build(entry.site, remote_frames, local_tb)))
 
     def _report(self, entry: Entry, exc: BaseException, tb) -> None:
         """--keep-going: say each root failure once, at its turn, and go on."""
@@ -349,7 +351,8 @@ class Scheduler(Sending):
         sys.stdout.flush()
         print(f"autofuture: {entry.label} failed; --keep-going goes on with the work "
               "that does not depend on it:", file=sys.stderr)
-        tracebacks.print_exception(tracebacks.mark(exc, tb))
+        # Python's own printer: the program's sys.excepthook is for the error that ends it.
+        tracebacks.print_exception(tracebacks.mark(exc, tb), sys.__excepthook__)
 
     def keep_going_summary(self) -> str | None:
         """The closing line of a --keep-going run that had failures, else None."""
@@ -416,7 +419,7 @@ class Scheduler(Sending):
         if future._af_error is not None:
             entry = future._af_entry
             self.drain(until=lambda: entry is None or entry.committed or entry.discarded)
-            raise future._af_error
+            exceptions.raise_as_is(future._af_error)
         return value_of(future._af_value)
 
     def barrier(self) -> None:

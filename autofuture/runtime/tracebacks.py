@@ -11,25 +11,12 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 import types
 
 from .. import _config
+from ..worker import frames
 
-#: autofuture's own source tree (every layer's folder under it).
-PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-_internal_files: dict[str, bool] = {}
-
-
-def _internal(filename: str) -> bool:
-    """autofuture's own frames, and importlib's, which Python hides from tracebacks too."""
-    internal = _internal_files.get(filename)
-    if internal is None:
-        internal = _internal_files[filename] = filename.startswith(PACKAGE_DIR + os.sep) \
-            or filename.startswith("<frozen importlib._bootstrap")
-    return internal
+_internal = frames.internal  # autofuture's own frames, and importlib's
 
 
 #: Code objects of the runner's frame: a call site ends there (runpy lies above). Found
@@ -115,36 +102,15 @@ def _trampoline_at(frame, lineno: int):
     return types.FunctionType(code, frame.f_globals)
 
 
-class _Marker(Exception):
-    pass
-
-
-def _fake_frame(filename: str, lineno: int, name: str) -> types.TracebackType:
-    """A traceback entry for a frame that ran elsewhere (on a worker)."""
-    code = compile("\n" * (max(lineno, 1) - 1) + "raise __marker__", filename, "exec")
-    try:
-        code = code.replace(co_name=name)
-    except (TypeError, ValueError):
-        pass
-    try:
-        exec(code, {"__marker__": _Marker(), "__name__": "__autofuture_remote__"})
-    except _Marker as marker:
-        tb = marker.__traceback__.tb_next
-        return types.TracebackType(None, tb.tb_frame, -1, lineno)
-    raise AssertionError("unreachable")
-
-
 def build(site, remote_frames=(), local_tb=None) -> types.TracebackType | None:
     """A traceback from the call site (outermost first) down to where it was raised.
 
-    ``remote_frames`` are (filename, lineno, name) of a task's frames;
+    ``remote_frames`` are a task's frames as ``worker.frames.read`` gives them;
     ``local_tb`` is the real traceback of a local call that ran later.
     """
     entries = [(frame, lasti, lineno) for frame, lineno, lasti in reversed(site)]
     tail = strip(local_tb) if local_tb is not None else None
-    fakes = [_fake_frame(*frame) for frame in remote_frames]
-    for fake in reversed(fakes):
-        tail = types.TracebackType(tail, fake.tb_frame, -1, fake.tb_lineno)
+    tail = frames.traceback_of(remote_frames, tail)
     for frame, lasti, lineno in reversed(entries):
         tail = types.TracebackType(tail, frame, lasti, lineno)
     return tail
@@ -192,6 +158,12 @@ def clean(exc: BaseException) -> None:
         exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
 
 
-def print_exception(exc: BaseException, file=None) -> None:
+def print_exception(exc: BaseException, hook=None) -> None:
+    """Print an uncaught error as Python does: through ``sys.excepthook`` (or ``hook``).
+
+    Before 3.12 only the interpreter's own printer (the default hook) adds
+    "Did you mean" to a NameError or AttributeError; the traceback module does
+    not.
+    """
     clean(exc)
-    traceback.print_exception(type(exc), exc, exc.__traceback__, file=file or sys.stderr)
+    (hook or sys.excepthook)(type(exc), exc, exc.__traceback__)

@@ -15,17 +15,14 @@ import signal
 import sys
 import threading
 import time
-import traceback
 
 from . import context as _context
-from . import serialize, store
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+from . import exceptions, serialize, store
 
 # One task result: (ok, payload, output, timing). ``payload`` is the
-# serialized value when ok, else an ``ErrorInfo`` tuple. ``output`` is a list
-# of (stream, text) with stream 1 for stdout and 2 for stderr, in the order
-# written. ``timing`` is (start, end, worker id).
+# serialized value when ok, else an ``ErrorInfo`` tuple (see ``error_info``).
+# ``output`` is a list of (stream, text) with stream 1 for stdout and 2 for
+# stderr, in the order written. ``timing`` is (start, end, worker id).
 
 
 #: Where this worker notes the task it runs (see ``_mark_running``); read at start,
@@ -173,27 +170,20 @@ def capture_thread_output():
     return restore
 
 
-def _remote_frames(tb) -> list[tuple[str, int, str]]:
-    """The task's own frames: everything below this module's frames."""
-    frames = []
-    for summary in traceback.extract_tb(tb):
-        if os.path.abspath(summary.filename).startswith(_PACKAGE_DIR):
-            continue
-        frames.append((summary.filename, summary.lineno, summary.name))
-    return frames
+def error_info(exc: BaseException, frames=None, note: str | None = None,
+               outside: BaseException | None = None) -> tuple:
+    """A failed task's ``ErrorInfo``: (packed exception, type name, message).
 
-
-def error_info(exc: BaseException, frames=None, prefix: str = "") -> tuple:
-    """(pickled exception or None, type name, message, frames, formatted text)."""
+    ``frames`` and ``outside`` are ``exceptions.pack``'s; ``note`` is added to
+    what the workflow shows.
+    """
+    if note is not None:
+        exceptions.add_notes(exc, [note])
     try:
-        exc_bytes = serialize.dumps(exc)
-        serialize.loads(exc_bytes)
-    except Exception:
-        exc_bytes = None
-    if frames is None:
-        frames = _remote_frames(exc.__traceback__)
-    text = prefix + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return (exc_bytes, type(exc).__qualname__, str(exc), frames, text)
+        packed = exceptions.pack(exc, frames, outside)
+    except Exception:  # noqa: BLE001 - defensive: the message still goes
+        packed = None
+    return (packed, type(exc).__qualname__, exceptions.message(exc))
 
 
 def _run_one(fn, args, kwargs, capture: str, worker: str, number: int = 0, hold: int = 0):
@@ -207,20 +197,22 @@ def _run_one(fn, args, kwargs, capture: str, worker: str, number: int = 0, hold:
         sys.stdout, sys.stderr = out, err
     elif capture == "thread":
         ThreadLocalStreams.local.chunks = chunks
+    # Run inline (serial), a task raises with what the workflow's thread handles as
+    # __context__: not the task's, so it is left out.
+    outside = sys.exc_info()[1] if capture == "none" else None
     try:
         try:
             value = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - a task error, raised in program order
-            return (False, error_info(exc), chunks, (start, time.time(), worker))
+            return (False, error_info(exc, outside=outside), chunks, (start, time.time(), worker))
         try:
             data = serialize.value_payload(value, out_of_band=capture == "process")
             if hold:
                 data = store.maybe_hold(number, value, data, hold)
         except Exception as exc:
-            text = error_info(exc, frames=[])[4]
             info = (None, "SerializationError",
                     f"its result, a {type(value).__module__}.{type(value).__qualname__}, "
-                    f"could not be sent back to the workflow ({exc})", [], text)
+                    f"could not be sent back to the workflow ({exc})")
             return (False, info, chunks, (start, time.time(), worker))
         return (True, data, chunks, (start, time.time(), worker))
     finally:
@@ -238,10 +230,11 @@ def _load(payload, what: str, buffers=()):
     try:
         return serialize.loads(payload, buffers), None
     except store.HeldLost as exc:  # the workflow makes the input again and resends
-        info = (None, "HeldLost", str(exc.number), [], str(exc))
+        info = (None, "HeldLost", str(exc.number))
         return None, (False, info, [], (time.time(), time.time(), ""))
     except BaseException as exc:  # noqa: BLE001 - reported to the workflow
-        info = error_info(exc, frames=[], prefix=f"while deserializing the task's {what}:\n")
+        info = error_info(exc, frames=(), note="autofuture: raised on the worker while loading "
+                          f"the task's {what}.")
         return None, (False, info, [], (time.time(), time.time(), ""))
 
 

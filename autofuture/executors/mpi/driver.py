@@ -13,7 +13,7 @@ import threading
 import time
 
 from ..._errors import Terminated, WorkerLostError
-from ...worker import serialize
+from ...worker import runner
 from ..holding import MOVE_BYTES_PER_SECOND
 from .world import (
     CANCEL,
@@ -486,8 +486,7 @@ def _failed_results(labels, message: str, frames=(), output=(), again=None) -> l
     exc = WorkerLostError(message)
     if again is not None:
         exc._af_rank_lost = again
-    info = (serialize.dumps(exc), "WorkerLostError", message, list(frames),
-            f"autofuture.WorkerLostError: {message}\n")
+    info = runner.error_info(exc, frames=tuple(frames))
     now = time.time()
     return [(False, info, list(output) if i == 0 else [], (now, now, "mpi"))
             for i in range(len(labels))]
