@@ -530,7 +530,8 @@ INNOCENT = """
 
 def test_innocent_tasks_in_flight_run_again(tmp_path):
     """With --keep-going, one task kills its worker while the 3 others are in flight
-    (two sleeping on the other workers, one queued): only the killer fails."""
+    (two sleeping on the other workers, one queued): only the killer fails, and the
+    others are not charged."""
     script = write(tmp_path, "innocent.py", INNOCENT)
     line = line_of(script, "d = die()")
     mark = tmp_path / "mark"
@@ -547,10 +548,10 @@ def test_innocent_tasks_in_flight_run_again(tmp_path):
     assert result.stderr.count(f"die() at innocent.py:{line} failed;") == 1
     assert e2e.final_error_line(result.stderr).startswith(
         f"autofuture: 1 failed (die() at innocent.py:{line});")
-    # The sleepers that had started when the worker died ran again.
+    # Each worker is a loky pool of its own (executors/lokyworkers.py): the sleepers on
+    # the other workers were not lost with the killer's worker, and each ran once.
     started = [p.name.split("-")[1] for p in mark.iterdir()]
-    assert sorted(set(started)) == ["1", "2", "3"]
-    assert len(started) >= 5, sorted(p.name for p in mark.iterdir())
+    assert sorted(started) == ["1", "2", "3"], sorted(p.name for p in mark.iterdir())
 
 
 STALE_CULPRIT = """

@@ -39,6 +39,23 @@ def _positive(text: str) -> int:
     return value
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _bytes(text: str) -> int:
+    """'512M', '2G', '1.5G', '1000000': a size in bytes (K, M, G, T are powers of 1024)."""
+    cleaned = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = cleaned[-1:] if cleaned[-1:] in _UNITS and cleaned[-1:] else ""
+    try:
+        value = float(cleaned[:-1] if unit else cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 512M or 2G, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text!r}")
+    return int(value * _UNITS[unit])
+
+
 def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m autofuture", usage=USAGE,
@@ -61,6 +78,10 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lookahead", type=_positive, default=10_000,
                         help="how many pending operations the workflow may run ahead "
                              "(default: 10000)")
+    parser.add_argument("--worker-memory", type=_bytes, default=None, metavar="SIZE",
+                        help="how much of its results a worker may keep for later tasks "
+                             "(e.g. 2G; default: half the machine's memory divided among "
+                             "the workers); past it, the oldest go to the workflow process")
     parser.add_argument("--task-output", choices=("capture", "live"), default="capture",
                         help="'capture' replays a task's prints at its call's turn (default); "
                              "'live' lets them through as they happen")
@@ -128,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     options = _scheduler.Options(executor=executor, workers=args.workers,
                                  lookahead=args.lookahead, keep_going=args.keep_going,
                                  task_output=args.task_output, retries=args.retries,
-                                 checkpoint=args.checkpoint)
+                                 checkpoint=args.checkpoint,
+                                 worker_memory=args.worker_memory)
     _scheduler.configure(options)
     options.trace, options.progress = args.trace, args.progress  # observers, see run()
     runlog.setup(args.verbose - args.quiet)

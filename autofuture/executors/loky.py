@@ -9,10 +9,11 @@ import tempfile
 
 from .. import _config
 from ..worker import runner
+from .holding import UnixHolders
 from .pool import PoolAdapter
 
 
-class Loky(PoolAdapter):
+class Loky(UnixHolders, PoolAdapter):
     """Worker processes from loky: spawned cleanly, never re-running ``__main__``.
 
     loky fails every task in flight when one worker dies. Each worker notes

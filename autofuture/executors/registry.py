@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 
 from .foreign import Foreign
-from .loky import Loky
+from .loky import Loky  # noqa: F401 - registry.Loky: the shared-queue pool
+from .lokyworkers import LokyWorkers
 from .pool import ExecutorError, default_workers
 from .serial import Serial
 from .thread import Thread
@@ -39,7 +40,7 @@ def create(name: str, workers: int | None, live_output: bool = False):
     if name == "thread":
         executor = Thread(workers)
     elif name == "loky":
-        executor = Loky(workers)
+        executor = LokyWorkers(workers)
     elif name == "mpi":
         from .mpi import driver
 

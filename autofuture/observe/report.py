@@ -23,6 +23,7 @@ import math
 import statistics
 import sys
 
+from . import movement
 from . import trace as _trace
 from .runlog import size
 
@@ -136,6 +137,7 @@ def render(trace: _trace.Trace, source: str = "") -> str:
         '<section id="graph"><h2>Task graph</h2>',
         _graph(a),
         "</section>",
+        movement.section(a.tasks),
         '<section id="slowest"><h2>Slowest tasks</h2>',
         _slowest(a),
         "</section>",

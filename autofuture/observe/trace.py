@@ -13,6 +13,9 @@ the run ended (absent when the process was killed)::
     {"event": "end", "id": 1, "start": ..., "end": ..., "worker": "pid 456", "ok": true,
      "bytes": 21, "time": ...}             # ran on a worker; "time" is when the result arrived
     {"event": "commit", "id": 1, "failed": false, "time": ...}  # its turn in program order
+    {"event": "fetch", "id": 3, "bytes": 8388608, "why": "read", "time": ...}
+    {"event": "free", "ids": [3, 4], "why": "unused", "time": ...}
+    {"event": "recompute", "id": 3, "time": ...}
     {"event": "exit", "status": 0, "time": ...}
 
 Each line is written as one unbuffered write, so a run that crashes or is
@@ -25,6 +28,16 @@ opened, or that stops taking lines (a full disk, a file size limit), is
 told once on the ``autofuture`` logger, naming the file and the reason, and
 the run goes on without it. The file then ends at its last whole line: a
 line the disk took only part of is cut off again.
+
+Where results live (issue 19): an ``end`` whose result stayed on its worker
+has ``"held": BYTES`` (and ``"bytes"``, what reached the workflow, is 0); a
+task that read held results has ``"inputs": {"read": BYTES, "moved": BYTES}``
+(moved: from another process than the one that ran it). ``fetch`` brings a
+held result into the workflow (``why``: ``read`` where the workflow needed
+the value, ``memory`` when its worker was over ``--worker-memory``); ``free``
+says results left their worker (``unused``: no future referred to them any
+more; ``taken``: their last reader took them); ``recompute`` runs a task
+again because its result was lost with its worker.
 
 Times are ``time.time()`` seconds; ``start``/``end`` come from the worker's
 clock (the same clock on one machine; under MPI, hosts' clocks may differ).
@@ -182,6 +195,12 @@ class Task:
     batch: int | None = None
     bytes_in: int = 0  # its share of its batch's message
     bytes_out: int = 0
+    held: int = 0  # bytes of its result kept on its worker
+    read_held: int = 0  # bytes of held inputs it read
+    moved_in: int = 0  # of which moved from another process
+    fetched: int = 0  # bytes of its result brought into the workflow
+    lives: str | None = None  # where its result is at the end: a worker, "workflow", "freed"
+    recomputed: int = 0
 
     @property
     def duration(self) -> float | None:
@@ -297,11 +316,26 @@ def read(path: str) -> Trace:
             task.start, task.end = event.get("start"), event.get("end")
             task.worker, task.ok = str(event.get("worker") or "?"), bool(event.get("ok"))
             task.bytes_out, task.received = event.get("bytes", 0), when
+            if event.get("held"):
+                task.held, task.lives = event["held"], task.worker
+            inputs = event.get("inputs") or {}
+            task.read_held, task.moved_in = inputs.get("read", 0), inputs.get("moved", 0)
             if isinstance(task.end, (int, float)):
                 last_time = max(last_time, task.end)
         elif kind == "commit":
             task = tasks.setdefault(event["id"], Task(id=event["id"]))
             task.commit, task.failed = when, bool(event.get("failed"))
+        elif kind == "fetch":
+            task = tasks.setdefault(event["id"], Task(id=event["id"]))
+            task.fetched += event.get("bytes", 0)
+            task.lives = "workflow"
+        elif kind == "free":
+            for task_id in event.get("ids", []):
+                task = tasks.setdefault(task_id, Task(id=task_id))
+                task.lives = "taken by its reader" if event.get("why") == "taken" else "freed"
+        elif kind == "recompute":
+            task = tasks.setdefault(event["id"], Task(id=event["id"]))
+            task.recomputed += 1
         elif kind == "executor":
             executor = event
         elif kind == "exit":

@@ -24,6 +24,7 @@ from .entries import EFFECT, READ, Entry
 from .entries import TASK as TASK_ENTRY
 from .future import _UNSET, Future
 from .future import result as _result
+from .held import value_of
 from .scheduler import current
 from .values import _ATOMS, find_futures, resolve
 
@@ -243,7 +244,7 @@ def method(obj, name: str, /, *args, **kwargs):
     if type(obj) is Future:
         if obj._af_value is _UNSET or obj._af_touched:
             return _effect(_call_method, (obj, name, *args), kwargs, name)
-        obj = obj._af_value
+        obj = value_of(obj._af_value)
     fn = _getattr(obj, name)
     if type(fn) is _BUILTIN and not kwargs and fn is not _WARN:
         scheduler = _slot.scheduler
@@ -284,6 +285,11 @@ def _local(fn, args, kwargs):
             and args[0]._af_arity is not None:
         _read(_check_arity(args[0]), (args[0],))  # a result of another length fails in turn
         return args[0]._af_arity
+    elif fn is len and len(args) == 1 and not kwargs and type(args[0]) in (list, tuple) \
+            and (scheduler is None or scheduler.may_read_now(args)):
+        # The length of a list of futures is known now: it waits for none of them (and
+        # fetches none that stayed on a worker).
+        return len(args[0])
     if callees.is_pure(fn):
         return _read(fn, args, kwargs)
     return _effect(fn, args, kwargs, callees.task_name(fn))
@@ -357,7 +363,7 @@ def _operate(fn, args, deep=True):
     if scheduler is None or scheduler.may_read_now(args):
         if not futures:
             return fn(*args)
-        return fn(*[a._af_value if isinstance(a, Future) else a for a in args])
+        return fn(*[value_of(a._af_value) if isinstance(a, Future) else a for a in args])
     return _read(fn, args, shallow=not deep)
 
 
@@ -493,7 +499,7 @@ def unpack(obj, shape):
         items = [getitem(level, index) for index in range(len(shape))]
     else:
         if isinstance(obj, Future):
-            obj = obj._af_value
+            obj = value_of(obj._af_value)
         elif not _may_read(obj):
             current().barrier()
         items = _unpacker(shape)(obj)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .. import _config
 from . import tracebacks
 
@@ -13,7 +15,7 @@ class Options:
 
     def __init__(self, executor=None, workers=None, lookahead=10_000, keep_going=False,
                  task_output="capture", retries=0, checkpoint=None, trace=None,
-                 progress="never"):
+                 progress="never", worker_memory=None):
         self.trace = trace  # --trace FILE and --progress: observers the runner sets up
         self.progress = progress
         self.checkpoint = checkpoint
@@ -23,6 +25,17 @@ class Options:
         self.lookahead = lookahead
         self.keep_going = keep_going
         self.task_output = task_output
+        # --worker-memory: bytes of held results a worker may keep (see runtime.locality)
+        self.worker_memory = worker_memory or _default_worker_memory(self.workers)
+
+
+def _default_worker_memory(workers) -> int:
+    """A share of the machine's memory: half of it, divided among the workers."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 << 30
+    return max(64 << 20, total // 2 // max(1, workers or os.cpu_count() or 1))
 
 
 def _env_workers() -> int | None:
@@ -37,7 +50,8 @@ class Entry:
     __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished", "number",
                  "retries", "retry_on", "attempts", "sent", "resends", "record", "shallow",
                  "failure", "site", "output", "holds", "context", "discarded",
-                 "name", "suffix", "_label", "committed", "lost_on", "handling")
+                 "name", "suffix", "_label", "committed", "lost_on", "handling", "needs", "node",
+                 "parked", "inputs_at")
 
     def __init__(self, kind, run, args, kwargs, site, name, early):
         self.kind = kind
@@ -68,6 +82,10 @@ class Entry:
         self.record = None  # its checkpoint key, with --checkpoint
         self.shallow = False  # a read that awaits only its arguments, not what they hold
         self.handling = None  # of a task: the exception the workflow handled at its call
+        self.needs = None  # Held handles of the results on workers its arguments reference
+        self.node = None  # for a recompute of a lost held result: its runtime.held.Node
+        self.parked = 0  # lost inputs it waits for
+        self.inputs_at = None  # for the trace: (bytes, process) of each held input
 
     @property
     def call_label(self) -> str:

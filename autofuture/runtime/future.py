@@ -28,6 +28,7 @@ import operator
 import threading
 
 from . import current as _slot
+from .held import Held
 
 _UNSET = object()
 _CONDITION_LOCK = threading.Lock()
@@ -118,7 +119,8 @@ class Future(concurrent.futures.Future):
         scheduler = _slot.scheduler
         if scheduler is not None and scheduler.on_workflow_thread():
             return scheduler.wait_value(self)
-        return super().result(timeout)
+        value = super().result(timeout)
+        return value.get() if type(value) is Held else value
 
     def exception(self, timeout=None):
         scheduler = _slot.scheduler
@@ -132,7 +134,10 @@ class Future(concurrent.futures.Future):
                 f"cannot serialize an unfinished autofuture.Future ({self._af_label}); "
                 "autofuture.result(x) waits for its value"
             )
-        return (_identity, (self._af_value,))
+        value = self._af_value
+        if type(value) is Held:  # a reference to where it is, or the value once fetched
+            return value.reduce()
+        return (_identity, (value,))
 
     # -- escaped into ordinary code: wait, then act on the value ------------
 

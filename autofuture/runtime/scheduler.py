@@ -43,6 +43,7 @@ from . import outcomes, tracebacks
 from . import payloads as _payloads
 from .entries import EFFECT, READ, TASK, Entry, Options
 from .future import _UNSET, Future
+from .held import value_of
 from .sending import Sending
 from .values import find_futures, is_immutable, resolve
 
@@ -105,6 +106,7 @@ class Scheduler(Sending):
         self.gc_threshold = _collect_young_less()
         self.failures: list[str] = []
         self.skipped: list[str] = []
+        self._init_locality()
 
     # -- small queries ----------------------------------------------------------
 
@@ -224,7 +226,7 @@ class Scheduler(Sending):
     def _execute(self, entry: Entry) -> None:
         """Run a read or an effect here, now; its value or error is recorded."""
         if entry.shallow:
-            args = [a._af_value if isinstance(a, Future) else a for a in entry.args]
+            args = [value_of(a._af_value) if isinstance(a, Future) else a for a in entry.args]
             kwargs = entry.kwargs
         else:
             args = resolve(entry.args)
@@ -249,6 +251,8 @@ class Scheduler(Sending):
             return
         entry.finished = True
         entry.sent = None
+        if entry.needs:
+            self._done_needs(entry)
         future = entry.future
         if failure is not None:
             entry.failure = failure
@@ -261,10 +265,15 @@ class Scheduler(Sending):
             future._af_value = value
             future._af_settle(value)
         entry.run = entry.args = entry.kwargs = entry.handling = None
+        entry.future = None  # the future keeps its entry, not the other way round
         dependents = future._af_dependents
         if not dependents:
             return
         future._af_dependents = ()
+        if failure is None:
+            # No reference of ours keeps it alive while dependents are sent: a task may
+            # then take a held value no future refers to (see runtime.locality).
+            del future
         for dependent in dependents:
             if dependent.finished or dependent.discarded:
                 continue
@@ -411,7 +420,7 @@ class Scheduler(Sending):
             entry = future._af_entry
             self.drain(until=lambda: entry is None or entry.committed or entry.discarded)
             exceptions.raise_as_is(future._af_error)
-        return future._af_value
+        return value_of(future._af_value)
 
     def barrier(self) -> None:
         """Commit everything pending in the current log (raising the first failure)."""
@@ -425,6 +434,8 @@ class Scheduler(Sending):
                 log.clear()
             self.ready.clear()
         if self.executor is not None:
+            if self.holding:
+                self._drop_held()
             self.executor.shutdown(cancel=cancel)
             self.executor = None
         if self.gc_threshold is not None and gc.get_threshold()[0] == GC_YOUNG_THRESHOLD:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import time
 
-from ..worker import serialize
+from ..worker import serialize, store
+from . import held as _held
 from . import outcomes
 from .entries import Entry
+from .locality import Locality
 
 #: While workers are busy, ready tasks wait this long for a fuller batch.
 HOLD_SECONDS = 0.002
@@ -22,7 +24,7 @@ HOLD_SECONDS = 0.002
 MAX_FREE_RESENDS = 3
 
 
-class Sending:
+class Sending(Locality):
     """Batching, messages and replies; mixed into ``Scheduler``, whose state it uses."""
 
     def _open_executor(self) -> None:
@@ -35,6 +37,7 @@ class Sending:
             raise registry.ExecutorError(
                 f"--executor {self.options.executor}: could not start it: "
                 f"{type(exc).__name__}: {exc}") from exc
+        self._start_holding()
 
     def _dispatch(self, force: bool = False) -> None:
         """Hand ready tasks to the executor, a batch per message, two messages per worker.
@@ -44,6 +47,8 @@ class Sending:
         workflow blocks.
         """
         executor = self.executor
+        if self.holding and _held.released:
+            self._free_released()
         limit = 2 * executor.workers
         while self.ready and self.in_flight < limit:
             target = self._batch_target()
@@ -120,7 +125,11 @@ class Sending:
                         except Exception as exc:
                             function_errors[id(fn)] = exc
                             raise
-                    entry.sent = (functions[id(fn)], self._task_payload(entry))
+                    if self.holding:
+                        payload = self._collect(entry, self._task_payload)
+                    else:
+                        payload = self._task_payload(entry)
+                    entry.sent = (functions[id(fn)], payload)
                 except Exception as exc:
                     failure = (outcomes.serialization_error(entry, exc), (), None)
                     self._finish(entry, failure=failure)
@@ -129,6 +138,8 @@ class Sending:
             function_payload, task_payload = entry.sent
             if self.checkpoint is not None and self._restored(entry):
                 continue
+            if entry.needs and not self._inputs_ready(entry):
+                continue  # parked until its lost inputs are made again
             index = indexes.get(id(function_payload))
             if index is None:
                 index = indexes[id(function_payload)] = len(function_payloads)
@@ -137,6 +148,9 @@ class Sending:
             sendable.append(entry)
         if not sendable:
             return None
+        if self.holding:
+            return sendable, (self.context.current(), function_payloads, tasks,
+                              self._hold_part(sendable))
         return sendable, (self.context.current(), function_payloads, tasks)
 
     def _restored(self, entry: Entry) -> bool:
@@ -182,11 +196,28 @@ class Sending:
         durations = []
         for entry, (ok, payload, output, timing) in zip(batch, results, strict=True):
             durations.append(timing[1] - timing[0])
+            if entry.node is not None:  # a lost result made again: its output was shown
+                self._recomputed(entry, ok, payload)
+                continue
+            if not ok and payload[1] == "HeldLost":
+                self._input_lost(entry, int(payload[2]))
+                continue
             entry.output = output or None  # most tasks print nothing
+            held = ok and payload[0] == store.HELD_TAG
             if self.observers:
-                self._emit({"event": "end", "id": entry.number, "start": timing[0],
-                            "end": timing[1], "worker": timing[2], "ok": ok,
-                            "bytes": payload_size(payload) if ok else 0})
+                event = {"event": "end", "id": entry.number, "start": timing[0],
+                         "end": timing[1], "worker": timing[2], "ok": ok,
+                         "bytes": payload_size(payload) if ok and not held else 0}
+                if held:
+                    event["held"] = payload[1][1]
+                if entry.needs:
+                    event["inputs"] = self._inputs_seen(entry, timing[2])
+                self._emit(event)
+            if held:
+                if entry.lost_on:
+                    getattr(self.executor, "recovered", lambda ranks: None)(entry.lost_on)
+                self._finish(entry, value=self._held_value(entry, payload))
+                continue
             if ok:
                 try:
                     value = serialize.load(payload)
@@ -225,6 +256,9 @@ class Sending:
         culprits = getattr(self.executor, "lost_tasks", lambda: None)()
         how = outcomes.how_lost(exc)
         for entry in batch:
+            if entry.node is not None:  # a recompute: run it again (a bounded number of times)
+                self._recompute_lost(entry)
+                continue
             # Not found among the dead workers' tasks: run it again at no charge (a
             # few times at most, in case a death could not be attributed at all).
             innocent = culprits is not None and entry.number not in culprits
@@ -242,6 +276,9 @@ class Sending:
 
     def _resend(self, entry: Entry) -> None:
         """Another attempt with the same serialized inputs (captured at the call)."""
+        if entry.node is not None:
+            self._again(entry)
+            return
         if entry.discarded or entry.finished:
             return
         if not self.ready:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import types
 
 from .future import Future
+from .held import value_of
 
 _ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None), range, type,
                     type(len), type(print), types.ModuleType, slice, type(Ellipsis)})
@@ -62,7 +63,7 @@ def find_futures(obj, found: list) -> None:
 def resolve(obj, seen: dict | None = None):
     """``obj`` with futures replaced by values: in place in lists and dicts, rebuilt otherwise."""
     if isinstance(obj, Future):
-        return obj._af_value
+        return value_of(obj._af_value)
     t = type(obj)
     if t in _ATOMS:
         return obj

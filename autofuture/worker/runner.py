@@ -17,7 +17,7 @@ import threading
 import time
 
 from . import context as _context
-from . import exceptions, serialize
+from . import exceptions, serialize, store
 
 # One task result: (ok, payload, output, timing). ``payload`` is the
 # serialized value when ok, else an ``ErrorInfo`` tuple (see ``error_info``).
@@ -39,6 +39,13 @@ def init_worker() -> None:
     _own_process = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _slots_dir = os.environ.get("AUTOFUTURE_SLOTS")
+    store.set_directory(_slots_dir)
+    # loky ends a worker whose memory grew by 300 MB since its first task, taking it for
+    # a leak. Results it holds for later tasks (worker.store) are no leak, and
+    # --worker-memory bounds them: a worker that ended would lose them all.
+    loky_worker = sys.modules.get("loky.process_executor")
+    if loky_worker is not None and hasattr(loky_worker, "_MAX_MEMORY_LEAK_SIZE"):
+        loky_worker._MAX_MEMORY_LEAK_SIZE = float("inf")
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
                      name="autofuture-orphan-watch").start()
 
@@ -179,7 +186,7 @@ def error_info(exc: BaseException, frames=None, note: str | None = None,
     return (packed, type(exc).__qualname__, exceptions.message(exc))
 
 
-def _run_one(fn, args, kwargs, capture: str, worker: str):
+def _run_one(fn, args, kwargs, capture: str, worker: str, number: int = 0, hold: int = 0):
     chunks: list = []
     start = time.time()
     saved = None
@@ -200,6 +207,8 @@ def _run_one(fn, args, kwargs, capture: str, worker: str):
             return (False, error_info(exc, outside=outside), chunks, (start, time.time(), worker))
         try:
             data = serialize.value_payload(value, out_of_band=capture == "process")
+            if hold:
+                data = store.maybe_hold(number, value, data, hold)
         except Exception as exc:
             info = (None, "SerializationError",
                     f"its result, a {type(value).__module__}.{type(value).__qualname__}, "
@@ -220,6 +229,9 @@ def _load(payload, what: str, buffers=()):
         return buffers, None
     try:
         return serialize.loads(payload, buffers), None
+    except store.HeldLost as exc:  # the workflow makes the input again and resends
+        info = (None, "HeldLost", str(exc.number))
+        return None, (False, info, [], (time.time(), time.time(), ""))
     except BaseException as exc:  # noqa: BLE001 - reported to the workflow
         info = error_info(exc, frames=(), note="autofuture: raised on the worker while loading "
                           f"the task's {what}.")
@@ -286,13 +298,17 @@ def _function(entry) -> tuple:
 def run_batch(message, capture: str = "process") -> list[tuple]:
     """Run one message of tasks in order; ``capture`` is 'process', 'thread' or 'none'.
 
-    ``message`` is (context stamp, function payloads, tasks): the workflow's
+    ``message`` is (context stamp, function payloads, tasks[, hold]): the workflow's
     cwd/env/sys.path/argv as ``worker.context`` stamps it, each distinct function
     once as (token, payload) (see ``runtime.payloads``), and each task as (function
     index, task number, (serialized (args, kwargs), out-of-band buffers)). A
-    result's value is likewise (payload, buffers).
+    result's value is likewise (payload, buffers), or a note that it stays here
+    (``worker.store``) when ``hold`` is (run, where inputs are, threshold).
     """
-    context, function_payloads, tasks = message
+    context, function_payloads, tasks = message[:3]
+    hold = message[3] if len(message) > 3 else None
+    store.begin(hold)
+    threshold = hold[2] if hold is not None else 0
     _context.apply(context)
     worker = threading.current_thread().name if capture == "thread" else _process_name()
     slots = capture == "process"
@@ -312,7 +328,7 @@ def run_batch(message, capture: str = "process") -> list[tuple]:
             if index not in functions:
                 functions[index] = _function(function_payloads[index])
             fn, failed = functions[index]
-        results.append(failed or _run_one(fn, args, kwargs, capture, worker))
+        results.append(failed or _run_one(fn, args, kwargs, capture, worker, number, threshold))
     if slots:
         _mark_running(0)
     return results

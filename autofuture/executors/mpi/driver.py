@@ -14,10 +14,13 @@ import time
 
 from ..._errors import Terminated, WorkerLostError
 from ...worker import runner
+from ..holding import MOVE_BYTES_PER_SECOND
 from .world import (
     CANCEL,
     CANCEL_GRACE_SECONDS,
     CTRL_C_GRACE_SECONDS,
+    FETCH,
+    FREE,
     PREFETCH_BELOW_SECONDS,
     SPIN_SECONDS_RANK0,
     TASKS,
@@ -43,8 +46,11 @@ def create(workers: int | None):
         return Loky(workers or default_workers())
     return MPIExecutor()
 
+_FULL = object()
+
+
 class _Message:
-    __slots__ = ("id", "future", "labels", "message", "rank", "request")
+    __slots__ = ("id", "future", "labels", "message", "rank", "request", "near")
 
     def __init__(self, ident, future, labels, message):
         self.id = ident
@@ -53,6 +59,9 @@ class _Message:
         self.message = message
         self.rank = None
         self.request = None
+        # {rank: bytes of the tasks' held inputs there}: the message goes to its data
+        hold = message[3] if len(message) > 3 else None
+        self.near = hold[3] if hold is not None and len(hold) > 3 else None
 
 class MPIExecutor:
     """Rank 0's adapter: messages go to worker ranks over autofuture's communicator."""
@@ -60,6 +69,7 @@ class MPIExecutor:
     name = "mpi"
     inline = False
     wants_labels = True  # a lost rank's error names the task it was running
+    holds = True  # big results stay on their rank (see executors.mpi.holding)
 
     def __init__(self):
         if _world.comm is None or _world.rank != 0 or _world.size < 2:
@@ -77,6 +87,7 @@ class MPIExecutor:
         self._recovered: set[int] = set()  # lost ranks whose task succeeded on a retry
         self._orphans: list = []  # sends to a lost rank, which turns them down before it stops
         self._ids = itertools.count()
+        self._fetches: dict = {}  # ident -> (rank, concurrent future) of rank 0's fetches
         self._message_seconds = None
         self._broken = None
         self._closing = False
@@ -118,11 +129,15 @@ class MPIExecutor:
         depth = 2 if (self._message_seconds is not None
                       and self._message_seconds < PREFETCH_BELOW_SECONDS) else 1
         failed = []
+        waiting: collections.deque = collections.deque()  # for a busy rank holding their data
         while self._queue:
-            rank = self._pick(depth)
-            if rank is None:
-                break
             item = self._queue.popleft()
+            rank = self._choose(item, depth)
+            if rank is None or rank is _FULL:
+                waiting.append(item)
+                if rank is _FULL:
+                    break  # no rank has room
+                continue
             try:
                 header = (item.id, item.labels, self.capture, item.message)
                 if self._mpi_lock is None:
@@ -139,9 +154,26 @@ class MPIExecutor:
             item.rank = rank
             self._sent[item.id] = item
             self._set_load(rank, self._load[rank] + 1)
+        waiting.extend(self._queue)
+        self._queue = waiting
         if self._sent:
             self._changed.notify_all()
         return failed
+
+    def _choose(self, item, depth: int):
+        """The rank holding most of the message's input bytes, when it has room, or when
+        moving them would cost more than waiting for it; else any rank with room."""
+        near = item.near
+        if near:
+            best = max(near, key=near.get)
+            if best in self._load and best not in self._lost:
+                if self._load[best] < depth:
+                    return best
+                wait = self._message_seconds or 0.0
+                if near[best] / MOVE_BYTES_PER_SECOND >= wait:
+                    return None
+        rank = self._pick(depth)
+        return _FULL if rank is None else rank
 
     def _pick(self, depth: int):
         for pool, load in ((self._free, 0), (self._half, 1)):
@@ -169,7 +201,7 @@ class MPIExecutor:
         try:
             while True:
                 with self._lock:
-                    while not self._sent and not self._closing:
+                    while not self._sent and not self._fetches and not self._closing:
                         self._changed.wait()
                     if self._closing and not self._sent and not self._abandon:
                         return
@@ -197,6 +229,12 @@ class MPIExecutor:
     def _handle(self, source: int, reply) -> None:
         kind, ident = reply[0], reply[1]
         done = None
+        if kind == "data":  # a held value rank 0 asked for
+            with self._lock:
+                waiter = self._fetches.pop(ident, None)
+            if waiter is not None:
+                waiter[1].set_result((reply[2], reply[3]))
+            return
         with self._lock:
             if source in self._lost:
                 return  # a parked rank turning down a message it was sent before it was lost
@@ -235,6 +273,10 @@ class MPIExecutor:
         if item is not None and index is not None and index < len(item.labels):
             label = item.labels[index]
         where = f"MPI rank {rank} ({host})"
+        for fetch_id, (holder, waiter) in list(self._fetches.items()):
+            if holder == rank:
+                del self._fetches[fetch_id]
+                waiter.set_exception(WorkerLostError(f"{where} was lost: {how}"))
         self._lost[rank] = (f"{where} was lost while running task {label}: {how}"
                             if label else f"{where} was lost: {how}")
         # Another rank may run the task again (retries), unless none is left.
@@ -265,13 +307,14 @@ class MPIExecutor:
         if index is None:
             return item, _failed_results(item.labels, message, frames, output, again)
         results = list(completed) + _failed_results([label], message, frames, output, again)
-        context, function_payloads, tasks = item.message
+        context, function_payloads, tasks = item.message[:3]
         if len(results) < len(tasks):
             # The tasks after it never ran: another rank runs them, and the whole
             # message's future completes with both parts.
             rest = _Message(next(self._ids), concurrent.futures.Future(),
                             item.labels[len(results):],
-                            (context, function_payloads, tasks[len(results):]))
+                            (context, function_payloads, tasks[len(results):],
+                             *item.message[3:]))
             rest.future.add_done_callback(lambda done: _join(item.future, results, done))
             self._orphans.append(item.request)
             self._queue.appendleft(rest)
@@ -290,6 +333,46 @@ class MPIExecutor:
         """The task that was running on each of these lost ranks succeeded on a retry."""
         with self._lock:
             self._recovered.update(ranks)
+
+    # -- held results ----------------------------------------------------------------------
+
+    def alive(self, address) -> bool:
+        return address[1] not in self._lost
+
+    def holder_name(self, address) -> str:
+        return address[2]
+
+    def fetch(self, address, key, take: bool = False):
+        """(value, bytes) of a result rank ``address[1]`` holds; it answers between tasks."""
+        rank = address[1]
+        waiter = concurrent.futures.Future()
+        with self._lock:
+            if self._broken is not None or rank in self._lost:
+                raise WorkerLostError(self._broken or self._lost[rank])
+            ident = next(self._ids)
+            self._fetches[ident] = (rank, waiter)
+            self._isend(("get", key, take, ident), rank, FETCH)
+            self._changed.notify_all()
+        value, nbytes = waiter.result()
+        if value is None:
+            raise KeyError(key)
+        return value, nbytes
+
+    def free(self, address, keys) -> None:
+        if address is not None and address[1] not in self._lost:
+            with self._lock:
+                self._isend(keys, address[1], FREE)
+
+    def drop(self, addresses, run) -> None:
+        """Nothing to do: worker ranks end with the run."""
+
+    def _isend(self, message, rank: int, tag: int) -> None:
+        if self._mpi_lock is None:
+            request = self._comm.isend(message, rank, tag)
+        else:
+            with self._mpi_lock:
+                request = self._comm.isend(message, rank, tag)
+        self._orphans.append(request)
 
     # -- the end ---------------------------------------------------------------------------
 

@@ -16,11 +16,15 @@ import types
 
 from ...worker import context as _context
 from ...worker import runner as _worker
+from ...worker import store
+from . import holding
 from .lastwords import _install_last_words
 from .world import (
     _PER_PROCESS_NAMES,
     _PER_PROCESS_PREFIXES,
     CANCEL,
+    FETCH,
+    FREE,
     RESULT,
     ROOT_WATCH_SECONDS,
     SPIN_SECONDS_WORKER,
@@ -90,12 +94,20 @@ def serve() -> int:
     _watch_rank_zero(_world.root)
     # Launcher variables (PMI_RANK...) stay this rank's own whatever the workflow's are.
     _context.keep_own({k: v for k, v in os.environ.items() if _per_process(k)}, _per_process)
+    holding.start()
     status = MPI.Status()
     cancelled = False
     while True:
-        message = _next_message(comm, 0, status, SPIN_SECONDS_WORKER)
+        # From rank 0 (tasks, frees, the end), or another rank fetching a held result.
+        message = _next_message(comm, MPI.ANY_SOURCE, status, SPIN_SECONDS_WORKER)
         tag = status.Get_tag()
         request = message.recv()
+        if tag == FETCH:
+            holding.answer(comm, status.Get_source(), request)
+            continue
+        if tag == FREE:
+            store.handle("free", request)
+            continue
         if tag == STOP:
             _goodbye()
             break

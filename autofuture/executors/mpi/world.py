@@ -66,6 +66,8 @@ from ...worker import runner as _worker
 
 # Message tags on autofuture's communicator.
 TASKS, RESULT, CANCEL, STOP, WAKE, BYE = 1, 2, 3, 4, 5, 6
+# Held results (see worker.store): a request for one, the value, and rank 0's frees.
+FETCH, DATA, FREE = 7, 8, 9
 
 #: A rank gets a second message while its first runs only when messages take less.
 PREFETCH_BELOW_SECONDS = 0.005
