@@ -12,8 +12,10 @@ import concurrent.futures
 import importlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 
 from . import _config, _worker
 
@@ -84,7 +86,8 @@ class Loky(_PoolAdapter):
 
     name = "loky"
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, idle_timeout: float | None = 60):
+        self.idle_timeout = idle_timeout  # seconds before an idle worker exits; None: never
         self.slots = tempfile.mkdtemp(prefix="autofuture-")
         self.lost: set[int] = set()  # every batch of a broken pool asks; all must hear
         super().__init__(self._pool(workers), workers, capture="process")
@@ -92,18 +95,30 @@ class Loky(_PoolAdapter):
     def _pool(self, workers: int):
         from loky import get_reusable_executor
 
-        _start_resource_tracker_quietly()
+        with _sigint_deferred():
+            _start_resource_trackers_quietly()
+        self.booting = True
         return get_reusable_executor(
-            max_workers=workers, timeout=60, initializer=_worker.init_worker,
+            max_workers=workers, timeout=self.idle_timeout, initializer=_worker.init_worker,
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots},
         )
 
     def submit(self, message, labels=None):
         try:
-            return self.pool.submit(_worker.run_batch, message, self.capture)
+            return self._submit(message)
         except _pool_broken():
             self.pool = self._pool(self.workers)  # a worker died: a fresh pool
+            return self._submit(message)
+
+    def _submit(self, message):
+        if not self.booting:
             return self.pool.submit(_worker.run_batch, message, self.capture)
+        # The first message starts the workers, and loky's threads that start any later
+        # ones: all of them are born with SIGINT blocked (see _sigint_deferred).
+        with _sigint_deferred():
+            future = self.pool.submit(_worker.run_batch, message, self.capture)
+        self.booting = False
+        return future
 
     def lost_tasks(self) -> set[int]:
         """Numbers of the tasks that were running in workers that have died."""
@@ -130,29 +145,79 @@ class Loky(_PoolAdapter):
         shutil.rmtree(self.slots, ignore_errors=True)
 
 
-def _start_resource_tracker_quietly() -> None:
-    """Start loky's resource tracker with its standard error on /dev/null.
+class _sigint_deferred:
+    """No SIGINT for a while: what this thread starts is born immune to it, and a
+    Ctrl-C that comes meanwhile is raised when the block ends.
 
-    The tracker outlives the run to remove the pool's semaphores, and when a
+    A worker process takes Ctrl-C (a notebook's stop button signals the
+    kernel's whole process group) as it boots, before ``_worker.init_worker``
+    ignores it, and dies printing a traceback of loky's imports where the
+    user's output goes. Processes and threads started with SIGINT blocked are
+    immune until they ignore it. In the main thread, Python's own handler is
+    set aside too, so that the KeyboardInterrupt is raised here, after the
+    block (a frame of ours, left out of tracebacks), not deep inside loky.
+    """
+
+    def __enter__(self) -> None:
+        self.handler = self.mask = None
+        self.caught: list[tuple] = []
+        if not hasattr(signal, "pthread_sigmask"):
+            return
+        if threading.current_thread() is threading.main_thread():
+            handler = signal.getsignal(signal.SIGINT)
+            if callable(handler):
+                self.handler = handler
+                signal.signal(signal.SIGINT, lambda *received: self.caught.append(received))
+        self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def __exit__(self, *exc_info) -> None:
+        if self.mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)
+        if self.handler is not None:
+            signal.signal(signal.SIGINT, self.handler)
+            if self.caught:
+                self.handler(*self.caught[0])
+
+
+def _start_resource_trackers_quietly() -> None:
+    """Start loky's resource tracker, and the standard library's that loky's
+    spawning of a worker starts too, with their standard error on /dev/null.
+
+    A tracker outlives the run to remove the pool's semaphores, and when a
     worker was lost or the run was cut short it may find one still there and
     warn of "leaked semlock objects" after the program's own last line. It
     removes them all the same; the warning is loky's, with nothing for the
-    user to do. ``AUTOFUTURE_DEBUG=1`` leaves its standard error alone.
+    user to do. ``AUTOFUTURE_DEBUG=1`` leaves their standard error alone.
+
+    Started here, before any worker, the standard library's tracker is not
+    started while the workers are spawned, where Python 3.11's
+    ``multiprocessing`` unblocks SIGINT on its way out (see ``_sigint_deferred``).
     """
+    from multiprocessing import resource_tracker as stdlib_tracker
+
     from loky.backend import resource_tracker
 
-    tracker = resource_tracker._resource_tracker
-    if _config.debug() or getattr(tracker, "_pid", None) is not None:
+    trackers = [tracker for tracker in (resource_tracker._resource_tracker,
+                                        stdlib_tracker._resource_tracker)
+                if getattr(tracker, "_pid", None) is None]
+    if not trackers:
         return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
+    saved = None
+    if not _config.debug():
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):
+            pass
+    if saved is None:
+        for tracker in trackers:
+            tracker.ensure_running()
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)  # the tracker inherits the descriptor as it is now
-        tracker.ensure_running()
+        os.dup2(devnull, 2)  # the trackers inherit the descriptor as it is now
+        for tracker in trackers:
+            tracker.ensure_running()
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -247,15 +312,17 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def create(name: str, workers: int | None, live_output: bool = False):
-    """The adapter for ``--executor name``; ``live_output`` lets task prints through."""
+def create(name: str, workers: int | None, live_output: bool = False,
+           idle_timeout: float | None = 60):
+    """The adapter for ``--executor name``; ``live_output`` lets task prints through;
+    ``idle_timeout``: seconds before an idle loky worker exits (None: never)."""
     workers = workers or default_workers()
     if name == "serial":
         return Serial()
     if name == "thread":
         executor = Thread(workers)
     elif name == "loky":
-        executor = Loky(workers)
+        executor = Loky(workers, idle_timeout)
     elif name == "mpi":
         from . import _mpi
 

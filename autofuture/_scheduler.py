@@ -55,7 +55,7 @@ class Options:
 
     def __init__(self, executor=None, workers=None, lookahead=10_000, keep_going=False,
                  task_output="capture", retries=0, checkpoint=None, trace=None,
-                 progress="never"):
+                 progress="never", idle_timeout=60):
         self.trace = trace  # --trace FILE and --progress: observers the runner sets up
         self.progress = progress
         self.checkpoint = checkpoint
@@ -65,6 +65,7 @@ class Options:
         self.lookahead = lookahead
         self.keep_going = keep_going
         self.task_output = task_output
+        self.idle_timeout = idle_timeout  # loky workers' (None: they stay until shutdown)
 
 
 def _env_workers() -> int | None:
@@ -422,7 +423,8 @@ class Scheduler:
 
         try:
             self.executor = _executors.create(self.options.executor, self.options.workers,
-                                              live_output=self.options.task_output == "live")
+                                              live_output=self.options.task_output == "live",
+                                              idle_timeout=self.options.idle_timeout)
         except Exception as exc:
             raise _executors.ExecutorError(
                 f"--executor {self.options.executor}: could not start it: "
@@ -780,15 +782,13 @@ class Scheduler:
                 self._dispatch(force=True)
             if self.in_flight == 0:
                 raise RuntimeError(_stuck_message(self.log))
-            try:
-                message = self.inbox.get_nowait()
-            except queue.Empty:
+            if inbox.empty():  # this thread alone takes from it: get() returns what is there
                 # Idle until a result comes: what the program printed goes out now, so
                 # that a kill meanwhile (a launcher ending every MPI rank when one dies,
-                # a SIGKILL) cannot lose output that came before it.
+                # a SIGKILL) cannot lose output that came before it. (Not in an
+                # ``except queue.Empty``: a Ctrl-C while waiting would carry it as context.)
                 _flush_output()
-                message = self.inbox.get()
-            self._receive(message)
+            self._receive(inbox.get())
 
     def wait_done(self, future: Future) -> None:
         self.drain(until=lambda: future._af_value is not _UNSET or future._af_error is not None)

@@ -69,6 +69,12 @@ def site_text(site) -> str:
 _basenames: dict[str, str] = {}
 
 
+def name_file(filename: str, name: str) -> None:
+    """Call sites in ``filename`` are labelled ``name``: a notebook cell's 'In[3]',
+    where its file is a temporary name the user never sees."""
+    _basenames[filename] = name
+
+
 _trampoline_codes: dict[tuple[str, int], types.CodeType] = {}
 _trampolines: set = set()
 # Compiled once and moved to each call site's file and line with
@@ -118,49 +124,134 @@ class _Marker(Exception):
     pass
 
 
-def _fake_frame(filename: str, lineno: int, name: str) -> types.TracebackType:
-    """A traceback entry for a frame that ran elsewhere (on a worker)."""
-    code = compile("\n" * (max(lineno, 1) - 1) + "raise __marker__", filename, "exec")
+def _fake_frame(filename: str, lineno: int, name: str, parameters: str | None = None,
+                first: int = 0) -> types.TracebackType:
+    """A traceback entry for a frame that ran elsewhere (on a worker).
+
+    With ``parameters`` (``_worker._parameters``) and the code's ``first`` line the
+    frame is a function's, declared where the real one was: a renderer that lists
+    the parameters and the function's lines (IPython: "in f(x)") shows the plain
+    run's. Code that declares none a ``def`` can (a comprehension's ``.0``) gets a
+    module frame.
+
+    The entry's ``tb_lasti`` is the stand-in ``raise``, a real instruction
+    (IPython's renderer, through ``executing``, never returns from -1), whose
+    position has a line and no columns: Python draws no carets under a line
+    whose code ran elsewhere.
+    """
+    marker = _Marker()
+    namespace = {"__marker__": marker, "__name__": "__autofuture_remote__"}
+    function = None
+    if parameters is not None and 0 < first <= lineno:
+        source = ("\n" * (first - 1) + f"def _frame({parameters}):" + "\n" * (lineno - first)
+                  + " raise __marker__")
+        try:
+            exec(compile(source, filename, "exec"), namespace)
+            function = namespace["_frame"]
+        except SyntaxError:
+            pass
+    code = function.__code__ if function is not None \
+        else compile("\n" * (max(lineno, 1) - 1) + "raise __marker__", filename, "exec")
     try:
         code = code.replace(co_name=name)
+        code = code.replace(co_qualname=name)  # 3.11+: IPython names frames by it
     except (TypeError, ValueError):
         pass
+    code = _without_columns(code)
     try:
-        exec(code, {"__marker__": _Marker(), "__name__": "__autofuture_remote__"})
-    except _Marker as marker:
+        if function is None:
+            exec(code, namespace)
+        else:
+            function.__code__ = code
+            function()
+    except _Marker:
         tb = marker.__traceback__.tb_next
-        return types.TracebackType(None, tb.tb_frame, -1, lineno)
+        return types.TracebackType(None, tb.tb_frame, tb.tb_lasti, lineno)
     raise AssertionError("unreachable")
+
+
+def _without_columns(code: types.CodeType) -> types.CodeType:
+    """``code`` with each instruction on its line and no columns (3.11+ positions)."""
+    if sys.version_info < (3, 11):
+        return code  # no columns to draw carets from
+    table, previous = bytearray(), code.co_firstlineno
+    for line, *_ in code.co_positions():  # one entry of the location table per code unit
+        if line is None:
+            table.append(0x80 | 15 << 3)  # no location
+            continue
+        table.append(0x80 | 13 << 3)  # a line, no columns; the line as a signed varint
+        delta = line - previous
+        value = -delta << 1 | 1 if delta < 0 else delta << 1
+        while value >= 64:
+            table.append(64 | value & 63)
+            value >>= 6
+        table.append(value)
+        previous = line
+    return code.replace(co_linetable=bytes(table))
 
 
 def build(site, remote_frames=(), local_tb=None) -> types.TracebackType | None:
     """A traceback from the call site (outermost first) down to where it was raised.
 
-    ``remote_frames`` are (filename, lineno, name) of a task's frames;
+    ``remote_frames`` are (filename, lineno, name[, parameters, first line]) of a task's
+    frames;
     ``local_tb`` is the real traceback of a local call that ran later.
     """
     entries = [(frame, lasti, lineno) for frame, lineno, lasti in reversed(site)]
-    tail = strip(local_tb) if local_tb is not None else None
-    fakes = [_fake_frame(*frame) for frame in remote_frames]
-    for fake in reversed(fakes):
-        tail = types.TracebackType(tail, fake.tb_frame, -1, fake.tb_lineno)
+    for remote in remote_frames:
+        fake = _fake_frame(*remote)
+        entries.append((fake.tb_frame, fake.tb_lasti, fake.tb_lineno))
+    return _chain(entries, strip(local_tb) if local_tb is not None else None)
+
+
+def _chain(entries, tail=None):
+    """A traceback of (frame, lasti, lineno) entries, outermost first, then ``tail``."""
     for frame, lasti, lineno in reversed(entries):
         tail = types.TracebackType(tail, frame, lasti, lineno)
     return tail
 
 
-def strip(tb):
-    """The same traceback without autofuture's own frames."""
+def strip(tb, pin=()):
+    """The same traceback without autofuture's own frames.
+
+    ``pin``: file names whose frames, where one has run on since its entry was
+    made (a call site's frame, which went on running ahead), are replaced by a
+    stand-in at the entry's line, for a renderer that reads a frame's current
+    line instead of the traceback's (IPython's, for a notebook cell, which has
+    no file it could read).
+    """
     kept = []
     while tb is not None:
-        code = tb.tb_frame.f_code
+        frame, lasti, lineno = tb.tb_frame, tb.tb_lasti, tb.tb_lineno
+        code = frame.f_code
         if not _internal(code.co_filename) and code not in _trampolines:
-            kept.append(tb)
+            if code.co_filename in pin and frame.f_lineno != lineno:
+                fake = _fake_frame(code.co_filename, lineno, code.co_name)
+                frame, lasti = fake.tb_frame, fake.tb_lasti
+            kept.append((frame, lasti, lineno))
         tb = tb.tb_next
-    tail = None
-    for entry in reversed(kept):
-        tail = types.TracebackType(tail, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
-    return tail
+    return _chain(kept)
+
+
+def _users_part(tb):
+    """A Ctrl-C's traceback without what autofuture was calling when it came (loky
+    starting its workers, a kernel's output stream being flushed): the user's code
+    goes on below our frames only through a runner (the program, a notebook cell)
+    or a trampoline (a local call)."""
+    kept = []
+    calling = False  # in frames that autofuture's own frames called
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code in _trampolines or id(code) in _runner_codes:
+            calling = False
+        elif os.path.dirname(code.co_filename) == PACKAGE_DIR:
+            calling = True
+        elif calling:
+            tb = tb.tb_next
+            continue
+        kept.append((tb.tb_frame, tb.tb_lasti, tb.tb_lineno))
+        tb = tb.tb_next
+    return _chain(kept)
 
 
 def mark(exc: BaseException, tb) -> BaseException:
@@ -173,8 +264,9 @@ def mark(exc: BaseException, tb) -> BaseException:
     return exc
 
 
-def clean(exc: BaseException) -> None:
-    """Make every traceback in the exception chain the one the user should see."""
+def clean(exc: BaseException, pin=()) -> None:
+    """Make every traceback in the exception chain the one the user should see
+    (``pin``: see ``strip``)."""
     if _config.debug():
         return
     seen = set()
@@ -187,7 +279,9 @@ def clean(exc: BaseException) -> None:
             while probe is not None and probe is not rebuilt:
                 probe = probe.tb_next
             tb = rebuilt if probe is not None or tb is None else tb
-        exc.__traceback__ = strip(tb)
+        if isinstance(exc, KeyboardInterrupt):
+            tb = _users_part(tb)
+        exc.__traceback__ = strip(tb, pin)
         exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
 
 

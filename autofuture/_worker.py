@@ -40,6 +40,8 @@ def init_worker() -> None:
     global _slots_dir, _own_process
     _own_process = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # born with it blocked (_executors._sigint_deferred)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _slots_dir = os.environ.get("AUTOFUTURE_SLOTS")
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
                      name="autofuture-orphan-watch").start()
@@ -165,14 +167,37 @@ def capture_thread_output():
     return restore
 
 
-def _remote_frames(tb) -> list[tuple[str, int, str]]:
-    """The task's own frames: everything below this module's frames."""
+def _remote_frames(tb) -> list[tuple[str, int, str, str, int]]:
+    """The task's own frames, everything below this module's frames, as (file, line,
+    function, its parameters as a ``def`` declares them (``_parameters``), its first line)."""
     frames = []
-    for summary in traceback.extract_tb(tb):
-        if os.path.dirname(os.path.abspath(summary.filename)) == _PACKAGE_DIR:
+    for frame, lineno in traceback.walk_tb(tb):
+        code = frame.f_code
+        if os.path.dirname(os.path.abspath(code.co_filename)) == _PACKAGE_DIR:
             continue
-        frames.append((summary.filename, summary.lineno, summary.name))
+        frames.append((code.co_filename, lineno, code.co_name, _parameters(code),
+                       code.co_firstlineno))
     return frames
+
+
+_VARARGS, _VARKEYWORDS = 0x04, 0x08  # inspect.CO_VARARGS, CO_VARKEYWORDS
+
+
+def _parameters(code) -> str:
+    """'x=None, *rest, k=None, **kw': the names a traceback header shows ("in f(x)",
+    as IPython writes it), each defaulting to None (no value travels)."""
+    names, count, kwonly = code.co_varnames, code.co_argcount, code.co_kwonlyargcount
+    parts = [f"{name}=None" for name in names[:count]]
+    rest = count + kwonly
+    if code.co_flags & _VARARGS:
+        parts.append("*" + names[rest])
+        rest += 1
+    elif kwonly:
+        parts.append("*")
+    parts += [f"{name}=None" for name in names[count:count + kwonly]]
+    if code.co_flags & _VARKEYWORDS:
+        parts.append("**" + names[rest])
+    return ", ".join(parts)
 
 
 def error_info(exc: BaseException, frames=None, prefix: str = "") -> tuple:
