@@ -57,6 +57,21 @@ def install(*, scan_site_packages: bool = False, **run_options):
     return _install(scan_site_packages=scan_site_packages)
 
 
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext autofuture``: the ``%%autofuture`` cell magic and ``%autofuture on|off``
+    (see docs/notebooks.md)."""
+    from ._notebook import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """``%unload_ext autofuture``: the magics go, and so do the workers."""
+    from ._notebook import unload
+
+    unload(ipython)
+
+
 def __getattr__(name):
     if name == "MarkedModuleImportedEarly":  # the hook's warning, for warnings filters
         from ._hook import MarkedModuleImportedEarly

@@ -1,7 +1,7 @@
 """Load-time pipeline: parse, check, rewrite, compile.
 
-Pure functions of the source text; the import hook and the command line are
-the only callers, and only they touch the file system.
+Pure functions of the source text; the import hook, the command line and the
+notebook magic are the only callers, and only they touch the file system.
 """
 
 from __future__ import annotations
@@ -23,13 +23,19 @@ def problems(source: str | bytes, filename: str) -> list[Problem]:
     return check_module(parse(source, filename), filename)
 
 
-def transform(source: str | bytes, filename: str) -> ast.Module:
-    """The rewritten module; raises the first load-time error as a ``SyntaxError``."""
-    tree = parse(source, filename)
+def check(tree: ast.Module, source: str | bytes, filename: str) -> None:
+    """Raise the first load-time error of ``tree`` (parsed from ``source``) as a
+    ``SyntaxError``; warnings never stop a load."""
     for problem in check_module(tree, filename):
         if not problem.warning:
             text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
             raise problem.to_error(text.splitlines())
+
+
+def transform(source: str | bytes, filename: str) -> ast.Module:
+    """The rewritten module; raises the first load-time error as a ``SyntaxError``."""
+    tree = parse(source, filename)
+    check(tree, source, filename)
     return rewrite_module(tree, filename)
 
 
