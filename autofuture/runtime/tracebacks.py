@@ -141,7 +141,7 @@ def strip(tb, pin=()):
         code = frame.f_code
         if not _internal(code.co_filename) and code not in _trampolines:
             if code.co_filename in pin and frame.f_lineno != lineno:
-                stand_in = frames.traceback_of([(code.co_filename, lineno, code.co_name)])
+                stand_in = frames.traceback_of([frames.entry(code, lineno)])
                 frame, lasti = stand_in.tb_frame, stand_in.tb_lasti
             kept.append((frame, lasti, lineno))
         tb = tb.tb_next
