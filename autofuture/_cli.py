@@ -18,7 +18,7 @@ import threading
 import traceback
 import types
 
-from . import _config, _executors, _log, _pipeline, _runtime, _scheduler, _tb
+from . import _config, _executors, _log, _pipeline, _runtime, _scheduler, _spawn, _tb
 from ._errors import Terminated
 
 USAGE = """\
@@ -186,6 +186,7 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
         module.__package__ = module_spec.parent
     saved_main, saved_argv = sys.modules.get("__main__"), sys.argv
     sys.modules["__main__"] = module
+    _spawn.protect(module)  # a spawned child (a nanny, a spawn pool) must not run it again
     sys.argv = [path, *script_args]
     if module_spec is None:
         sys.path[0] = os.path.dirname(os.path.abspath(path))
