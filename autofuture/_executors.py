@@ -85,8 +85,7 @@ class Loky(_PoolAdapter):
     name = "loky"
 
     def __init__(self, workers: int):
-        self.slots = tempfile.mkdtemp(prefix="autofuture-")
-        self.lost: set[int] = set()  # every batch of a broken pool asks; all must hear
+        self.slots = Slots()
         super().__init__(self._pool(workers), workers, capture="process")
 
     def _pool(self, workers: int):
@@ -95,7 +94,7 @@ class Loky(_PoolAdapter):
         _start_resource_tracker_quietly()
         return get_reusable_executor(
             max_workers=workers, timeout=60, initializer=_worker.init_worker,
-            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots},
+            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path},
         )
 
     def submit(self, message, labels=None):
@@ -107,11 +106,41 @@ class Loky(_PoolAdapter):
 
     def lost_tasks(self) -> set[int]:
         """Numbers of the tasks that were running in workers that have died."""
+        return self.slots.lost_tasks()
+
+    def shutdown(self, cancel: bool = False) -> None:
+        if cancel:
+            self.pool.shutdown(wait=False, kill_workers=True)
+        else:
+            self.pool.shutdown(wait=True)
+        self.slots.remove()
+
+
+class Slots:
+    """A private directory where each worker process notes the task it runs.
+
+    One small file per worker process, named by its pid (``_worker._mark_running``).
+    When an executor reports a lost batch, the files of dead processes say which
+    tasks were running there: those failed, the others of the batch are innocent.
+    Only for workers on the workflow's own host (loky's, a local Dask cluster's,
+    a local Parsl pool's).
+    """
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="autofuture-")
+        self.lost: set[int] = set()  # every batch of a broken pool asks; all must hear
+
+    def lost_tasks(self) -> set[int]:
+        """Numbers of the tasks that were running in workers that have died."""
         lost = self.lost
-        for name in os.listdir(self.slots):
+        try:
+            names = os.listdir(self.path)
+        except OSError:
+            return lost
+        for name in names:
             if not name.isdigit() or _alive(int(name)):
                 continue
-            path = os.path.join(self.slots, name)
+            path = os.path.join(self.path, name)
             try:
                 with open(path, "rb") as file:
                     number = int(file.read().strip() or 0)
@@ -122,12 +151,8 @@ class Loky(_PoolAdapter):
                 lost.add(number)
         return lost
 
-    def shutdown(self, cancel: bool = False) -> None:
-        if cancel:
-            self.pool.shutdown(wait=False, kill_workers=True)
-        else:
-            self.pool.shutdown(wait=True)
-        shutil.rmtree(self.slots, ignore_errors=True)
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def _start_resource_tracker_quietly() -> None:
@@ -220,13 +245,22 @@ class Foreign(_PoolAdapter):
             self._restore_streams()
 
 
+CHOICES = ("loky, thread, serial, mpi, dask, dask://HOST:PORT, parsl, parsl:CONFIG, "
+           "or MODULE:FACTORY")
+
+
 def check_name(name: str) -> str | None:
     """Why ``--executor name`` cannot work, checked before the program starts; else None."""
     if name in ("loky", "thread", "serial", "mpi"):
         return None
+    from . import _dask, _parsl
+
+    if _dask.is_dask(name):
+        return _dask.check(name)
+    if _parsl.is_parsl(name):
+        return _parsl.check(name)
     if ":" not in name:
-        return (f"argument --executor: unknown executor {name!r}: choose loky, thread, "
-                "serial, mpi, or MODULE:FACTORY")
+        return f"argument --executor: unknown executor {name!r}: choose {CHOICES}"
     module_name, _, attr = name.partition(":")
     try:
         target = importlib.import_module(module_name)
@@ -249,6 +283,8 @@ def default_workers() -> int:
 
 def create(name: str, workers: int | None, live_output: bool = False):
     """The adapter for ``--executor name``; ``live_output`` lets task prints through."""
+    from . import _dask, _parsl  # light: each imports its engine only when it starts
+
     workers = workers or default_workers()
     if name == "serial":
         return Serial()
@@ -260,12 +296,14 @@ def create(name: str, workers: int | None, live_output: bool = False):
         from . import _mpi
 
         executor = _mpi.create(workers)
+    elif _dask.is_dask(name):
+        executor = _dask.DaskExecutor(name, workers)
+    elif _parsl.is_parsl(name):
+        executor = _parsl.ParslExecutor(name, workers)
     elif ":" in name:
         executor = Foreign(name, workers)
     else:
-        raise ExecutorError(
-            f"unknown executor {name!r}: choose loky, mpi, thread, serial, or MODULE:FACTORY"
-        )
+        raise ExecutorError(f"unknown executor {name!r}: choose {CHOICES}")
     if live_output:
         executor.capture = "none"
     return executor

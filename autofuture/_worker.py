@@ -50,6 +50,18 @@ def init_worker() -> None:
 exit_now = os._exit
 
 
+_watching_parent = False
+
+
+def exit_with_parent() -> None:
+    """From now on, this process exits within a second of its parent's death (once)."""
+    global _watching_parent
+    if not _watching_parent:
+        _watching_parent = True
+        threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                         name="autofuture-orphan-watch").start()
+
+
 def _exit_with_parent(parent: int) -> None:
     """A worker whose workflow died (even by SIGKILL) exits within a second, mid-task.
 
@@ -250,13 +262,15 @@ def _mark_running(number: int) -> None:
 
 
 _process = ""
+#: 'host ' in a worker of another engine (Dask, Parsl), whose workers may be on other hosts.
+_host = ""
 
 
 def _process_name() -> str:
     """'pid 1234', made once per process (a system call and a string per message otherwise)."""
     global _process
     if not _process:
-        _process = f"pid {os.getpid()}"
+        _process = f"{_host}pid {os.getpid()}"
     return _process
 
 
@@ -289,18 +303,20 @@ def _function(entry) -> tuple:
     return loaded
 
 
-def run_batch(message, capture: str = "process") -> list[tuple]:
+def run_batch(message, capture: str = "process", worker: str | None = None) -> list[tuple]:
     """Run one message of tasks in order; ``capture`` is 'process', 'thread' or 'none'.
 
     ``message`` is (context stamp, function payloads, tasks): the workflow's
     cwd/env/sys.path/argv as ``_context`` stamps it, each distinct function
     once as (token, payload) (see ``_payloads``), and each task as (function
     index, task number, (serialized (args, kwargs), out-of-band buffers)). A
-    result's value is likewise (payload, buffers).
+    result's value is likewise (payload, buffers). ``worker`` names this worker
+    in the results (default: the process, or the thread when capture is 'thread').
     """
     context, function_payloads, tasks = message
     _context.apply(context)
-    worker = threading.current_thread().name if capture == "thread" else _process_name()
+    if worker is None:
+        worker = threading.current_thread().name if capture == "thread" else _process_name()
     slots = capture == "process"
     functions: dict[int, tuple] = {}
     results = []
@@ -322,3 +338,72 @@ def run_batch(message, capture: str = "process") -> list[tuple]:
     if slots:
         _mark_running(0)
     return results
+
+
+# -- workers of other engines -------------------------------------------------------------
+
+#: Environment variables an engine gives each of its worker processes: a task sees the
+#: workflow's environment, but these stay the worker's own (like an MPI rank's, see _mpi).
+_ENGINE_PREFIXES = ("DASK_", "PARSL_", "OMP_", "MKL_", "OPENBLAS_", "MALLOC_")
+_hosted_threads = 0
+
+
+def _engine_variable(name: str) -> bool:
+    from ._mpi import _per_process
+
+    return name.startswith(_ENGINE_PREFIXES) or _per_process(name)
+
+
+def run_hosted(message, capture: str = "process", slots: str | None = None,
+               threads: int = 1) -> list[tuple]:
+    """``run_batch`` in a worker process of another engine (a Dask worker, a Parsl worker).
+
+    The first call names the process by host and pid (what ``--trace`` shows),
+    keeps the engine's own variables in the environment that tasks get from
+    the workflow, and notes running tasks in ``slots`` when the workflow gives
+    it (a private directory on its own host, for a cluster it started; see
+    ``_executors.Loky``). ``threads``: how many tasks the engine runs at once
+    in this process; with more than one, output is captured per thread and
+    the context is applied per message only, since tasks share the process.
+    """
+    global _host, _process, _slots_dir, _own_process, _hosted_threads
+    if not _hosted_threads:
+        import socket
+
+        _host, _process = f"{socket.gethostname()} ", ""
+        _slots_dir = slots
+        _own_process = threads == 1
+        if threads > 1:
+            capture_thread_output()
+        _context.keep_own({k: v for k, v in os.environ.items() if _engine_variable(k)},
+                          _engine_variable)
+        _hosted_threads = threads
+    context, function_payloads, tasks = message
+    message = (context, function_payloads, [(index, number, _writable(payload))
+                                            for index, number, payload in tasks])
+    if capture == "process" and _hosted_threads > 1:
+        results = run_batch(message, "thread",
+                            worker=f"{_process_name()} {threading.current_thread().name}")
+    else:
+        results = run_batch(message, capture)
+    # Results travel in band, in bytearrays: whatever protocol the engine pickles with,
+    # and the workflow gets arrays it may write to.
+    return [(ok, in_band(payload), output, timing) if ok else (ok, payload, output, timing)
+            for ok, payload, output, timing in results]
+
+
+def in_band(payload):
+    """A payload whose out-of-band buffers are bytearrays (copies), picklable in band."""
+    data, rest = payload
+    if data is None or not rest:
+        return payload
+    return data, [bytearray(buffer) for buffer in rest]
+
+
+def _writable(payload):
+    """An engine may hand over received buffers read-only; arrays made on them would be."""
+    data, rest = payload
+    if data is None or not rest:
+        return payload
+    return data, [buffer if not memoryview(buffer).readonly else bytearray(buffer)
+                  for buffer in rest]
