@@ -256,8 +256,7 @@ def _local_config(workers: int, run_dir: str):
         heartbeat_period=HEARTBEAT_PERIOD, heartbeat_threshold=HEARTBEAT_THRESHOLD,
         poll_period=1,
         launch_cmd=_launch_command(DEFAULT_LAUNCH_CMD),
-        interchange_launch_cmd=[sys.executable, "-m",
-                                "parsl.executors.high_throughput.interchange"],
+        interchange_launch_cmd=[sys.executable, "-m", "autofuture._parsl_interchange"],
         provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1),
         # A block whose manager was killed is replaced (the strategy keeps min_blocks),
         # rather than every task failing with it.

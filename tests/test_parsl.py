@@ -177,3 +177,20 @@ def test_ctrl_c_stops_the_htex_and_leaves_nothing(tmp_path):
 def test_sigterm_stops_the_htex(tmp_path):
     _, one = _victim(tmp_path, kill=lambda one: one.proc.send_signal(signal.SIGTERM))
     assert one.status == 128 + signal.SIGTERM, f"status {one.status}:\n{one.err}"
+
+
+def test_sigkill_of_the_driver_leaves_no_process(tmp_path):
+    """The interchange leaves with the workflow, the managers when its heartbeats stop."""
+    script = tmp_path / "victim.py"
+    script.write_text(engines.VICTIM)
+    mark = tmp_path / "mark"
+    mark.mkdir()
+    one = engines.Watched(script, "parsl", args=[mark, 60], workers=WORKERS)
+    try:
+        one.wait_for(lambda: engines.victim_pids(mark), "a running victim")
+        os.kill(one.sid, signal.SIGKILL)
+        one.wait_exit(10)
+        left = engines.wait_gone(one.sid, 25)
+    finally:
+        one.close()
+    assert not left, f"alive 25 s after the driver was killed:\n{engines.describe(left)}"
