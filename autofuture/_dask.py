@@ -102,6 +102,8 @@ class DaskExecutor:
     inline = False
     wants_labels = False
     in_process = False
+    #: A message costs a round trip of milliseconds through the engine: more work in each.
+    message_seconds = 0.1
 
     def __init__(self, name: str, workers: int):
         from distributed import Client

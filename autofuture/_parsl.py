@@ -113,6 +113,8 @@ class ParslExecutor:
     inline = False
     wants_labels = False
     in_process = False
+    #: A message costs a round trip of milliseconds through the engine: more work in each.
+    message_seconds = 0.1
 
     def __init__(self, name: str, workers: int):
         import parsl

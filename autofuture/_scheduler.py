@@ -46,6 +46,9 @@ TASK, READ, EFFECT = "task", "read", "effect"
 #: While workers are busy, ready tasks wait this long for a fuller batch.
 HOLD_SECONDS = 0.002
 
+#: Work per message (a batch of tasks) once task durations are known.
+MESSAGE_SECONDS = 0.02
+
 #: How often a task may be run again because another task's worker died.
 MAX_FREE_RESENDS = 3
 
@@ -263,6 +266,7 @@ class Scheduler:
         self.executor = None
         self.in_flight = 0
         self.mean_task_seconds = None
+        self.message_seconds = MESSAGE_SECONDS  # the executor's, once it is open
         self.touched: dict[int, int] = {}
         self.context = _context.Stamp()
         self.functions = _payloads.FunctionPayloads()
@@ -423,6 +427,7 @@ class Scheduler:
         try:
             self.executor = _executors.create(self.options.executor, self.options.workers,
                                               live_output=self.options.task_output == "live")
+            self.message_seconds = getattr(self.executor, "message_seconds", MESSAGE_SECONDS)
         except Exception as exc:
             raise _executors.ExecutorError(
                 f"--executor {self.options.executor}: could not start it: "
@@ -455,11 +460,16 @@ class Scheduler:
             self.ready_since = time.monotonic()
 
     def _batch_target(self) -> int:
-        """About 20 ms of work per message once task durations are known; else one."""
+        """About 20 ms of work per message once task durations are known; else one.
+
+        An executor whose messages cost more (a Dask or Parsl round trip is
+        milliseconds) asks for more work per message with ``message_seconds``.
+        """
         mean = self.mean_task_seconds
-        if mean is None or mean > 0.01:
+        seconds = self.message_seconds
+        if mean is None or mean > seconds / 2:
             return 1
-        return 512 if mean <= 0.02 / 512 else int(0.02 / mean)
+        return 512 if mean <= seconds / 512 else int(seconds / mean)
 
     def _send(self, batch: list) -> None:
         """Serialize a batch (as of now, which is each task's program position) and send it."""
