@@ -191,7 +191,7 @@ class DaskExecutor:
             pass
         finally:
             if self.cluster is not None:
-                _close_cluster(self.cluster, fast=cancel)
+                _close_cluster(self.cluster)
                 self.cluster = None
             if self.slots is not None:
                 self.slots.remove()
@@ -235,22 +235,33 @@ def _local_cluster(workers: int):
         )
 
 
-def _close_cluster(cluster, fast: bool) -> None:
-    """Stop the cluster's workers and scheduler; with ``fast`` (Ctrl-C, an error), at once.
+def _close_cluster(cluster) -> None:
+    """Stop the cluster's workers and scheduler, at once.
 
-    A worker busy in a task would hold a graceful close until the task ends: cancelled
-    work is not waited for, its processes are killed first (their nannies told not to
-    start new ones).
+    A graceful close waits for busy workers (after Ctrl-C or an error, a task
+    still running) and takes a second or more even when they are idle. The
+    cluster is ours and every result we wanted is in: its worker processes
+    are killed first (their nannies told not to start new ones), then the
+    rest is closed.
     """
-    if fast:
+    # The scheduler's comms to the killed workers close with INFO lines, and the
+    # cluster restores Dask's log level (INFO) early in its close: quiet until it is done.
+    quiet = not _config.debug()
+    disabled = logging.root.manager.disable
+    if quiet:
+        logging.disable(logging.CRITICAL)
+    try:
         for nanny in list(getattr(cluster, "workers", {}).values()):
             nanny.auto_restart = False
         _kill(_worker_processes(cluster))
-    try:
-        cluster.close(timeout=5 if fast else 30)
-    except Exception:  # noqa: BLE001 - whatever is left is killed below
-        pass
-    _kill(_worker_processes(cluster))
+        try:
+            cluster.close(timeout=10)
+        except Exception:  # noqa: BLE001 - whatever is left is killed below
+            pass
+        _kill(_worker_processes(cluster))
+    finally:
+        if quiet:
+            logging.disable(disabled)
 
 
 def _kill(processes) -> None:
