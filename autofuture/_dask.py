@@ -49,6 +49,8 @@ WORKERS_REFRESH_SECONDS = 2.0
 #: Waiting for an existing scheduler to answer.
 CONNECT_TIMEOUT_SECONDS = 30
 
+_QUIET_SUBMIT = {"distributed.admin.large-graph-warning-threshold": "1 PiB"}
+
 
 def address(name: str) -> str | None:
     """The scheduler address ``--executor name`` connects to; None for a cluster of our own."""
@@ -106,8 +108,10 @@ class DaskExecutor:
     message_seconds = 0.1
 
     def __init__(self, name: str, workers: int):
+        import dask
         from distributed import Client
 
+        self._dask = dask
         self.name = name
         self.capture = "process"
         self.cluster = None
@@ -145,7 +149,11 @@ class DaskExecutor:
         done = concurrent.futures.Future()
         key = f"autofuture-{self._run_id}-{next(self._ids)}"
         slots = self.slots.path if self.slots is not None else None
-        future = self.client.submit(_run, message, self.capture, slots, key=key, pure=False)
+        # A message carries its tasks' inputs, arrays included: Dask's warning about
+        # large graphs would land on the program's stderr.
+        with self._dask.config.set(_QUIET_SUBMIT):
+            future = self.client.submit(_run, message, self.capture, slots, key=key,
+                                        pure=False)
         with self._lock:
             self._pending[key] = future
         future.add_done_callback(lambda f: self._settle(done, f))

@@ -20,7 +20,7 @@ import e2e
 #: Programs of tests/programs/ that each cluster engine runs and compares with plain
 #: python: output and its order, task and workflow errors, exits, state, arrays.
 PROGRAMS = (
-    "aliasing", "argv_reader", "assert_fail", "call_signatures", "capture_by_value",
+    "aliasing", "argv_reader", "assert_fail", "big_payload", "capture_by_value",
     "caught_traceback", "classes_and_instances", "closures", "custom_exception",
     "deep_traceback", "diamond", "exit_code", "exit_in_task", "failing_dependency",
     "fanout_200", "imported_helper", "main_guard", "numpy_arrays", "print_then_fail",
