@@ -33,8 +33,11 @@ def forkserver(workers):
 def dask_local_cluster(workers):
     from distributed import Client, LocalCluster
 
+    # The scheduler's HTTP port: any free one (its default, 8787, may be taken).
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None)
+                           host="127.0.0.1", dashboard_address=None,
+                           scheduler_kwargs={"dashboard": False,
+                                             "dashboard_address": "127.0.0.1:0"})
     return Client(cluster).get_executor()
 """
 
