@@ -304,6 +304,6 @@ def create(name: str, workers: int | None, live_output: bool = False):
         executor = Foreign(name, workers)
     else:
         raise ExecutorError(f"unknown executor {name!r}: choose {CHOICES}")
-    if live_output:
+    if live_output and getattr(executor, "live_output", True):
         executor.capture = "none"
     return executor

@@ -115,6 +115,9 @@ class ParslExecutor:
     in_process = False
     #: A message costs a round trip of milliseconds through the engine: more work in each.
     message_seconds = 0.1
+    #: HTEX workers write to their block's log files, not to the workflow's terminal:
+    #: with --task-output live, task output is still captured and replayed, not lost.
+    live_output = False
 
     def __init__(self, name: str, workers: int):
         import parsl
