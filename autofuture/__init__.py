@@ -9,15 +9,23 @@ plain run prints.
 from __future__ import annotations
 
 from ._api import local, result, task, workflow
-from ._errors import ArityError, RebindError, RemoteError, SerializationError, WorkerLostError
-from ._future import Future
-
-__version__ = "0.1.0"
+from ._errors import (
+    ArityError,
+    ModuleStateWarning,
+    RebindError,
+    RemoteError,
+    SerializationError,
+    WorkerLostError,
+)
+from ._version import __version__ as __version__
+from .entrypoints.install import install
+from .runtime.future import Future
 
 __all__ = [
     "ArityError",
     "Future",
     "MarkedModuleImportedEarly",
+    "ModuleStateWarning",
     "RebindError",
     "RemoteError",
     "SerializationError",
@@ -30,36 +38,9 @@ __all__ = [
 ]
 
 
-_RUN_OPTIONS = ("executor", "workers", "lookahead", "keep_going", "task_output", "retries")
-
-
-def install(*, scan_site_packages: bool = False, **run_options):
-    """Futurize marked modules imported from now on; returns a handle with ``uninstall()``
-    that also works as a context manager.
-
-    ``executor``, ``workers``, ``lookahead``, ``keep_going``, ``task_output`` and
-    ``retries`` set what ``python -m autofuture`` options set (defaults: the
-    ``AUTOFUTURE_EXECUTOR`` and ``AUTOFUTURE_WORKERS`` variables, else loky on all
-    cores). The workflow thread blocks while it waits for a value: in Jupyter
-    or under asyncio that blocks the kernel's or the loop's thread, like any
-    long computation in a cell; run the workflow in a thread to keep a loop
-    responsive.
-    """
-    from . import _scheduler
-    from ._hook import install as _install
-
-    unknown = set(run_options) - set(_RUN_OPTIONS)
-    if unknown:
-        raise TypeError(f"install() got unknown options {sorted(unknown)}; "
-                        f"it takes scan_site_packages and {', '.join(_RUN_OPTIONS)}")
-    if run_options:
-        _scheduler.configure(_scheduler.Options(**run_options))
-    return _install(scan_site_packages=scan_site_packages)
-
-
 def __getattr__(name):
     if name == "MarkedModuleImportedEarly":  # the hook's warning, for warnings filters
-        from ._hook import MarkedModuleImportedEarly
+        from .language.hook import MarkedModuleImportedEarly
 
         return MarkedModuleImportedEarly
     raise AttributeError(f"module 'autofuture' has no attribute {name!r}")

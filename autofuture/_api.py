@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import types
 
-from ._dispatch import MARKER, TaskFunction, TaskOptions
-from ._future import Future
+from .runtime.callees import MARKER, TaskFunction, TaskOptions
+from .runtime.future import result
+
+__all__ = ["local", "result", "task", "workflow"]
 
 
 def _mark(fn, marker):
@@ -42,9 +44,3 @@ def workflow(fn):
     """Futurize the body of ``fn`` like top-level code (``def main()`` under ``__main__``)."""
     return _mark(fn, "workflow")
 
-
-def result(x):
-    """Wait for the value of ``x`` (a future, or anything else, returned as it is)."""
-    if isinstance(x, Future):
-        return x.result()
-    return x

@@ -37,6 +37,15 @@ class SerializationError(TypeError):
     """A task input or result could not be serialized."""
 
 
+class ModuleStateWarning(UserWarning):
+    """A task function changes module-level state, which stays in its worker's copy.
+
+    Given once per function, at its first call as a task, with what
+    ``autofuture check`` reports about it (AF303, AF304); ``-W error`` (or a
+    filter) makes it an error.
+    """
+
+
 class Terminated(BaseException):
     """SIGTERM reached the workflow: it stops like Ctrl-C, with status 143 (not public)."""
 
@@ -58,6 +67,9 @@ class Problem:
     end_col: int | None = None
     error: type[SyntaxError] = RebindError
     warning: bool = False
+    #: The first line of the task function a warning is about (AF303, AF304): the run
+    #: gives the warning at that function's first call.
+    scope: int | None = None
 
     def format(self) -> str:
         return f"{self.filename}:{self.lineno}:{self.col + 1}: {self.code} {self.message}"
@@ -73,6 +85,7 @@ class Problem:
         )
 
 
-for _public in (RebindError, ArityError, RemoteError, WorkerLostError, SerializationError):
+for _public in (RebindError, ArityError, RemoteError, WorkerLostError, SerializationError,
+                ModuleStateWarning):
     _public.__module__ = "autofuture"
 del _public

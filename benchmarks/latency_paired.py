@@ -71,8 +71,7 @@ SCRIPT = textwrap.dedent('''\
     import time
 
     import autofuture
-    from autofuture import _scheduler
-
+    from autofuture.runtime import scheduler
     import rawloky
 
     K = int(sys.argv[1])
@@ -96,7 +95,7 @@ SCRIPT = textwrap.dedent('''\
     warm = [noop(i) for i in range(50)]
     if sum(warm) != 50 * 49 // 2:
         raise SystemExit("the warm-up batch returned wrong results")
-    pool = _scheduler.current().executor.pool  # the loky executor autofuture started
+    pool = scheduler.current().executor.pool  # the loky executor autofuture started
     rawloky.round_trips(pool, 50)
     pairs = [(round_trips(K), rawloky.round_trips(pool, K)) for _ in range(BLOCKS)]
     print("PAIRS " + json.dumps(pairs))

@@ -17,7 +17,13 @@ result stops that runner with an error.
 Benchmarks (``--only`` picks some): ``noop`` (5,000 no-op tasks: throughput),
 ``latency`` (one task at a time: round trip), ``dag`` (1,000 leaves summed by
 a binary tree of tasks), ``cpu`` (64 tasks of ~25 ms pure Python: speedup over
-serial), ``arrays`` (a 10 MiB numpy array through a chain of 8 tasks),
+serial), ``arrays`` (a 10 MiB and a 100 MiB numpy array through a chain of 8
+tasks), ``fanout`` (a 10 MiB array made by a task, 8 tasks each reading it, a
+binary tree of adds: against loky, ProcessPoolExecutor and Dask), ``program``
+(issue 19's program, two chains of 40 MiB arrays, whole-process wall time
+under ``python -m autofuture -n 2`` and plain ``python``, taking turns),
+``mpi`` (the fan-out under ``mpiexec -n 3`` and an oversubscribed ``-n 16``,
+with the bytes rank 0 received, counted from the run's ``--trace``),
 ``driver`` (100,000 local operations and no task, against plain ``python``),
 ``scale`` (10,000 and 100,000 no-op tasks: driver time and peak-RSS growth
 per task, one fresh process per repetition).
@@ -114,8 +120,12 @@ NOOP_TASKS = 5000
 DAG_LEAVES = 1000
 CPU_TASKS = 64
 CPU_TASK_SECONDS = 0.025
-ARRAY_MIB = 10
+ARRAY_MIBS = (10, 100)
 ARRAY_STEPS = 8
+FANOUT_MIB = 10
+FANOUT_BRANCHES = 8
+FANOUT_PEERS = ["loky", "ppe", "dask-processes", "dask-distributed"]
+MPI_RANKS = (3, 16)                 # 16 ranks on this machine's cores: oversubscribed
 DRIVER_ITERATIONS = 20_000          # x 5 operations = 100,000
 SCALE_SIZES = (10_000, 100_000)
 
@@ -128,10 +138,12 @@ class Target:
     on: str = "ratio"       # "ratio" or "value"
 
     def met(self, x: float) -> bool:
+        if self.op == "<":
+            return x < self.bound
         return x >= self.bound if self.op == ">=" else x <= self.bound
 
     def text(self) -> str:
-        return f"{'≥' if self.op == '>=' else '≤'} {self.bound:g}"
+        return f"{ {'>=': '≥', '<=': '≤'}.get(self.op, self.op)} {self.bound:g}"
 
 
 @dataclass
@@ -255,11 +267,20 @@ def build_plan(selected: list[str], runners: list[str], s: Settings, cpu: tuple[
                                            "iterations": iterations, "checksum": checksum,
                                            **common})
     if "arrays" in selected:
-        af["arrays"] = [autofuture_command("af_arrays.py", ARRAY_MIB, ARRAY_STEPS, s.repeat)]
+        af["arrays"] = [autofuture_command("af_arrays.py", mib, ARRAY_STEPS, s.repeat)
+                        for mib in ARRAY_MIBS]
         for r in peer:
             if r != "serial":
-                peer[r].append({"case": "arrays", "mib": ARRAY_MIB, "steps": ARRAY_STEPS,
-                                **common})
+                for mib in ARRAY_MIBS:
+                    peer[r].append({"case": "arrays", "mib": mib, "steps": ARRAY_STEPS,
+                                    **common})
+    if "fanout" in selected:
+        af["fanout"] = [autofuture_command("af_fanout.py", FANOUT_MIB, FANOUT_BRANCHES,
+                                           s.repeat)]
+        for r in peer:
+            if r in FANOUT_PEERS:
+                peer[r].append({"case": "fanout", "mib": FANOUT_MIB,
+                                "branches": FANOUT_BRANCHES, **common})
     if "driver" in selected:
         af["driver"] = [autofuture_command("af_driver.py", DRIVER_ITERATIONS, s.repeat)]
         python.append([sys.executable, str(CASES / "af_driver.py"), str(DRIVER_ITERATIONS),
@@ -289,6 +310,43 @@ def engine_plan(selected: list[str], runners: list[str], s: Settings):
                                                     **common})
                     peer.setdefault(r, []).append(plan)
     return af, peer
+
+def program_commands(index: int) -> list[tuple[str, list[str]]]:
+    """Issue 19's program under plain python and under autofuture -n 2, turn about."""
+    script = str(CASES / "af_program.py")
+    pair = [("python", [sys.executable, script]), ("autofuture", autofuture_command(
+        "af_program.py"))]
+    return pair if index % 2 == 0 else pair[::-1]
+
+
+def run_mpi(ranks: int, s: Settings) -> Outcome:
+    """The fan-out of arrays under ``mpiexec -n RANKS``, with the bytes rank 0 received
+    (every reply and every fetch, from its --trace) against what the workflow read."""
+    import shutil
+    import tempfile
+
+    mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) \
+        or shutil.which("mpiexec")
+    if mpiexec is None:
+        return Outcome([], "no mpiexec (pip install mpich mpi4py)", 0.0)
+    with tempfile.TemporaryDirectory() as directory:
+        trace = os.path.join(directory, "trace.jsonl")
+        command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "autofuture", "--trace",
+                   trace, str(CASES / "af_fanout.py"), FANOUT_MIB, FANOUT_BRANCHES, s.repeat]
+        outcome = run_process([str(part) for part in command], s.timeout)
+        received = 0
+        if os.path.exists(trace):
+            with open(trace) as file:
+                for line in file:
+                    event = json.loads(line) if line.strip() else {}
+                    if event.get("event") in ("end", "fetch"):
+                        received += event.get("bytes", 0)
+    repetitions = len(outcome.records)
+    for record in outcome.records:
+        record.update(case="mpi", ranks=ranks, rank0_bytes=received,
+                      # each repetition and the warm-up read one array
+                      read_bytes=(repetitions + 1) * FANOUT_MIB * 1024 * 1024)
+    return outcome
 
 
 def scale_commands(runners: list[str]) -> list[tuple[str, list[str]]]:
@@ -350,6 +408,18 @@ def run_all(selected: list[str], runners: list[str], s: Settings, cpu: tuple[int
                 done = {rec["case"] for rec in outcome.records}
                 failed = [c["case"] for c in plan if c["case"] not in done]
                 note(runner, outcome, failed or [plan[-1]["case"]])
+    if "program" in selected:
+        for index in range(s.rounds * 2):
+            for runner, command in program_commands(index):
+                print(f"  program {index + 1}: {runner}", file=sys.stderr)
+                outcome = run_process(command, s.timeout)
+                outcome.records.append({"case": "program", "seconds": outcome.wall})
+                note(runner, outcome, ["program"])
+    if "mpi" in selected and "autofuture" in runners:
+        for index in range(s.rounds):
+            for ranks in MPI_RANKS:
+                print(f"  mpi {index + 1}: mpiexec -n {ranks}", file=sys.stderr)
+                note("autofuture", run_mpi(ranks, s), ["mpi"])
     if "scale" in selected:
         for index in range(s.scale_processes):
             for runner, command in scale_commands(runners):
@@ -368,11 +438,11 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
     """One block of rows per benchmark, in the direction of issue 5's targets."""
     blocks: list[tuple[str, str, list[Row]]] = []
 
-    def rows_for(case: str, names: list[str], unit: str, value) -> list[Row]:
+    def rows_for(case: str, names: list[str], unit: str, value, keep=None) -> list[Row]:
         rows = []
         for r in names:
             row = Row(r, LABELS[r], unit)
-            recs = records.get(case, {}).get(r, [])
+            recs = [rec for rec in records.get(case, {}).get(r, []) if keep is None or keep(rec)]
             row.samples = [value(rec) for rec in recs]
             if not row.samples:
                 row.skipped = (skip.get(r) or errors.get(case, {}).get(r)
@@ -434,16 +504,54 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
                        "pure Python",
                        "ratio = speedup: serial time / the runner's time (2 workers: "
                        "2.0 at best)", rows))
-    if "arrays" in records or "arrays" in errors:
-        rows = rows_for("arrays", lead + peers, "ms", lambda r: r["seconds"] * 1e3)
+    for mib in ARRAY_MIBS if ("arrays" in records or "arrays" in errors) else ():
+        rows = rows_for("arrays", lead + peers, "ms", lambda r: r["seconds"] * 1e3,
+                        keep=lambda rec, mib=mib: rec.get("mib") == mib)
         a = af_median(rows)
         for row in rows[1:]:
             if a and row.samples:
                 row.ratio = a / median(row.samples)
-            row.target = Target("<=", 1.2) if row.runner == "loky" else None
-        blocks.append((f"{ARRAY_MIB} MiB numpy array through a chain of {ARRAY_STEPS} tasks",
+            row.target = {"loky": Target("<=", 1.2),
+                          "dask-distributed": Target("<=", 1.0)}.get(row.runner)
+        blocks.append((f"{mib} MiB numpy array through a chain of {ARRAY_STEPS} tasks",
                        "ratio = autofuture's time / the runner's (below 1: autofuture "
                        "ahead)", rows))
+    if "fanout" in records or "fanout" in errors:
+        rows = rows_for("fanout", lead + [p for p in peers if p in FANOUT_PEERS], "ms",
+                        lambda r: r["seconds"] * 1e3)
+        a = af_median(rows)
+        for row in rows[1:]:
+            if a and row.samples:
+                row.ratio = a / median(row.samples)
+            row.target = Target("<=", 1.0) if row.runner == "dask-distributed" else None
+        blocks.append((f"fan-out/fan-in of {FANOUT_MIB} MiB arrays: 1 make, "
+                       f"{FANOUT_BRANCHES} branches, a binary tree of adds",
+                       "ratio = autofuture's time / the runner's (below 1: autofuture "
+                       "ahead)", rows))
+    if "program" in records or "program" in errors:
+        rows = rows_for("program", lead + ["python"], "ms", lambda r: r["seconds"] * 1e3)
+        if len(rows) == 2 and rows[0].samples and rows[1].samples:
+            rows[1].ratio = median(rows[0].samples) / median(rows[1].samples)
+            rows[1].target = Target("<", 1.0)
+        blocks.append(("issue 19's program (two chains of 40 MiB arrays), whole process",
+                       "ratio = wall time under python -m autofuture -n 2 / under plain "
+                       "python, start-up included", rows))
+    if "mpi" in records or "mpi" in errors:
+        rows = []
+        for ranks in MPI_RANKS:
+            recs = [r for r in records.get("mpi", {}).get("autofuture", [])
+                    if r["ranks"] == ranks]
+            got = max((r["rank0_bytes"] for r in recs), default=0) / 2**20
+            read = max((r["read_bytes"] for r in recs), default=0) / 2**20
+            row = Row("autofuture", f"mpiexec -n {ranks}: rank 0 got {got:.0f} of "
+                      f"{read:.0f} MiB read", "ms", [r["seconds"] * 1e3 for r in recs])
+            if not row.samples:
+                row.skipped = errors.get("mpi", {}).get("autofuture") or "not run"
+            rows.append(row)
+        blocks.append((f"MPI: the fan-out of {FANOUT_MIB} MiB arrays, time and bytes rank 0 "
+                       "received",
+                       "rank 0 got: every task reply and fetch (its --trace), against the "
+                       "arrays the workflow read", rows))
     if "driver" in records or "driver" in errors:
         rows = rows_for("driver", lead + ["python"], "ms", lambda r: r["seconds"] * 1e3)
         if len(rows) == 2 and rows[0].samples and rows[1].samples:
@@ -628,7 +736,8 @@ def profile_command(case: str, s: Settings) -> list[str]:
 
 
 def _frame(text: str) -> tuple[str, str]:
-    """('autofuture/_runtime.py', 'call') from py-spy's 'call (autofuture/_runtime.py:173)'."""
+    """('autofuture/runtime/abi.py', 'call') from py-spy's
+    'call (autofuture/runtime/abi.py:173)'."""
     name, _, where = text.rpartition(" (")
     return where.rsplit(":", 1)[0], name
 
@@ -752,14 +861,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="one round, fewer repetitions (about 3 minutes)")
-    parser.add_argument("--only", default="noop,latency,dag,cpu,arrays,driver,scale",
+    parser.add_argument("--only",
+                        default="noop,latency,dag,cpu,arrays,fanout,program,mpi,driver,scale",
                         help="comma-separated benchmarks (default: all)")
     parser.add_argument("--runners", default=",".join(["autofuture", *ALL_PEERS,
                                                        *ENGINE_RUNNERS, "dask-submit"]),
                         help="comma-separated runners (default: autofuture and all peers)")
     parser.add_argument("--json", help=f"result file (default benchmarks/results/{NAME}.json)")
     parser.add_argument("--profile", metavar="CASE",
-                        choices=["noop", "latency", "dag", "cpu", "arrays", "driver", "scale",
+                        choices=["noop", "latency", "dag", "cpu", "arrays", "fanout", "driver",
+                                 "scale",
                                  "scale-memory"],
                         help="profile autofuture on one benchmark instead (needs py-spy)")
     args = parser.parse_args(argv)
@@ -770,7 +881,8 @@ def main(argv: list[str] | None = None) -> int:
     runners = [r.strip() for r in args.runners.split(",") if r.strip()]
     unknown = [r for r in runners if r not in LABELS] + [
         b for b in selected
-        if b not in ("noop", "latency", "dag", "cpu", "arrays", "driver", "scale")]
+        if b not in ("noop", "latency", "dag", "cpu", "arrays", "fanout", "program", "mpi",
+                     "driver", "scale")]
     if unknown:
         parser.error(f"unknown: {', '.join(unknown)}")
     skip = missing_peers(runners)

@@ -12,7 +12,8 @@ import pytest
 import autofuture
 
 DOCUMENTED = {
-    "ArityError", "Future", "MarkedModuleImportedEarly", "RebindError", "RemoteError",
+    "ArityError", "Future", "MarkedModuleImportedEarly", "ModuleStateWarning", "RebindError",
+    "RemoteError",
     "SerializationError", "WorkerLostError", "install", "local", "result", "task", "workflow",
 }
 
@@ -28,7 +29,9 @@ def test_errors_are_the_python_kinds_users_catch():
     assert issubclass(autofuture.ArityError, SyntaxError)
     assert issubclass(autofuture.SerializationError, TypeError)
     assert issubclass(autofuture.MarkedModuleImportedEarly, UserWarning)
-    for error in (autofuture.RebindError, autofuture.RemoteError, autofuture.WorkerLostError):
+    assert issubclass(autofuture.ModuleStateWarning, UserWarning)
+    for error in (autofuture.RebindError, autofuture.RemoteError, autofuture.WorkerLostError,
+                  autofuture.ModuleStateWarning):
         assert error.__module__ == "autofuture"  # as tracebacks print them
 
 

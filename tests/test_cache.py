@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 
 import autofuture
-from autofuture import _cache, _hook, _pipeline
-from autofuture._rewrite import SCHEMA
+from autofuture.language import cache as _cache
+from autofuture.language import hook
+from autofuture.language import pipeline as _pipeline
+from autofuture.language.rewrite import SCHEMA
 
 SOURCE = "# autofuture\nprint('value', 1)\n\ndef double(x):\n    return 2 * x\n"
 
@@ -26,8 +28,8 @@ SOURCE = "# autofuture\nprint('value', 1)\n\ndef double(x):\n    return 2 * x\n"
 # directory (or the pycache prefix) were opened.
 IMPORTER = """
 import json, os, sys
-from autofuture import _hook, _pipeline
-
+from autofuture.language import hook
+from autofuture.language import pipeline as _pipeline
 compiled = []
 real = _pipeline.source_to_code
 def spy(source, filename):
@@ -41,7 +43,7 @@ def audit(event, args):
         opened.append(os.path.abspath(args[0]))
 sys.addaudithook(audit)
 
-with _hook.install():
+with hook.install():
     import marked
 roots = tuple(sys.argv[1:])
 print(json.dumps({"compiled": compiled, "opened": [p for p in opened if p.startswith(roots)]}))
@@ -169,10 +171,10 @@ def test_an_edit_with_old_times_restored_is_seen(marked, writable, compiles):
     # size unchanged. The entry is checked against the source's hash.
     old = marked.stat().st_mtime_ns - 3600 * 10**9
     os.utime(marked, ns=(old, old))
-    _hook.compile_path(marked)
+    hook.compile_path(marked)
     marked.write_text(SOURCE.replace("1", "3"))
     os.utime(marked, ns=(old, old))
-    code = _hook.compile_path(marked)
+    code = hook.compile_path(marked)
     assert compiles == [str(marked)] * 2
     assert code == _pipeline.source_to_code(marked.read_bytes(), str(marked))
     assert_valid(marked.parent / "__pycache__" / expected_name(), marked)
@@ -208,8 +210,8 @@ def test_many_processes_importing_at_once(marked):
         import os, sys, time
         while not os.path.exists({str(go)!r}):
             time.sleep(0.005)
-        from autofuture import _hook
-        with _hook.install():
+        from autofuture.language import hook
+        with hook.install():
             import marked
         """
     )
@@ -290,12 +292,12 @@ CORRUPTIONS = {
 
 @pytest.mark.parametrize("corrupt", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
 def test_a_bad_entry_is_a_miss_and_is_rewritten(marked, writable, compiles, corrupt, capsys):
-    _hook.compile_path(marked)
+    hook.compile_path(marked)
     pyc = marked.parent / "__pycache__" / expected_name()
     assert_valid(pyc, marked)
     corrupt(pyc, marked)
     compiles.clear()
-    code = _hook.compile_path(marked)
+    code = hook.compile_path(marked)
     assert compiles == [str(marked)]
     assert code == _pipeline.source_to_code(marked.read_bytes(), str(marked))
     assert code.co_filename == str(marked)
@@ -307,19 +309,19 @@ def test_a_directory_in_the_way_is_a_miss_and_no_error(marked, writable, compile
     pyc = marked.parent / "__pycache__" / expected_name()
     pyc.mkdir(parents=True)
     for _ in range(2):
-        _hook.compile_path(marked)
+        hook.compile_path(marked)
     assert compiles == [str(marked)] * 2
     assert cache_files(marked.parent) == [expected_name()] and pyc.is_dir()
 
 
 def test_entries_of_another_schema_or_version_are_not_read(marked, writable, compiles, monkeypatch):
-    _hook.compile_path(marked)
+    hook.compile_path(marked)
     monkeypatch.setattr(_cache, "SCHEMA", SCHEMA + 1)
-    _hook.compile_path(marked)
+    hook.compile_path(marked)
     _cache.version.cache_clear()
-    monkeypatch.setattr("autofuture.__version__", "99.0")
+    monkeypatch.setattr("autofuture._version.__version__", "99.0")
     try:
-        _hook.compile_path(marked)
+        hook.compile_path(marked)
         name_99 = _cache.cache_path(str(marked))
     finally:
         _cache.version.cache_clear()
@@ -340,27 +342,27 @@ def test_optimized_runs_have_their_own_entry(marked, writable, monkeypatch):
 
 def test_dont_write_bytecode_writes_nothing_but_reads(marked, writable, compiles, monkeypatch):
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    _hook.compile_path(marked)
+    hook.compile_path(marked)
     assert not (marked.parent / "__pycache__").exists()
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
-    _hook.compile_path(marked)
+    hook.compile_path(marked)
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    _hook.compile_path(marked)
+    hook.compile_path(marked)
     assert compiles == [str(marked)] * 2, "an existing entry is still used, as CPython does"
 
 
 def test_pycache_prefix_in_process(marked, writable, monkeypatch, tmp_path_factory):
     prefix = tmp_path_factory.mktemp("prefix")
     monkeypatch.setattr(sys, "pycache_prefix", str(prefix))
-    _hook.compile_path(marked)
+    hook.compile_path(marked)
     assert not (marked.parent / "__pycache__").exists()
     assert_valid(prefix / str(marked.parent).lstrip(os.sep) / expected_name(), marked)
 
 
 def test_pycache_is_a_file(marked, writable, compiles):
     (marked.parent / "__pycache__").write_text("not a directory")
-    _hook.compile_path(marked)
-    _hook.compile_path(marked)
+    hook.compile_path(marked)
+    hook.compile_path(marked)
     assert compiles == [str(marked)] * 2
     assert sorted(os.listdir(marked.parent)) == ["__pycache__", "marked.py"]
 
@@ -374,7 +376,7 @@ def test_read_only_directory(marked, writable, compiles):
             pass
         else:
             pytest.skip("permissions do not bind this user (root); see the next test")
-        _hook.compile_path(marked)
+        hook.compile_path(marked)
     finally:
         os.chmod(marked.parent, 0o755)
     assert compiles == [str(marked)]
@@ -392,7 +394,7 @@ def test_unwritable_cache_directory(marked, writable, compiles, monkeypatch):
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", refuse)
-    code = _hook.compile_path(marked)
+    code = hook.compile_path(marked)
     assert code.co_filename == str(marked)
     assert cache_files(marked.parent) == []
 

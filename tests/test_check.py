@@ -13,8 +13,8 @@ import textwrap
 
 import pytest
 
-from autofuture._check import check_module
 from autofuture._errors import ArityError, RebindError
+from autofuture.language.check import check_module
 
 
 def _source(text: str) -> str:
@@ -640,6 +640,153 @@ WARNINGS = [
     case("global-in-generator", "def gen():\n    global c\n    yield 1\n", []),
     case("global-in-method", "class C:\n    def m(self):\n        global c\n", []),
 ]
+
+
+# AF304: a task function changes the module's own state. Only where the changed
+# expression starts from a name the module binds (not by import) and no scope in
+# between binds that name itself.
+MODULE_STATE = [
+    case("method-call", "LOG = []\ndef record(x):\n    LOG.append(x)\n", [("AF304", 3, 4)]),
+    case("every-changing-method", """
+        S = set()
+        D = {}
+        def f(x):
+            S.add(x)
+            S.discard(x)
+            D.update(a=1)
+            D.setdefault("k", [])
+            D.pop("k")
+            D["q"].extend([x])
+        """, [("AF304", 4, 4), ("AF304", 5, 4), ("AF304", 6, 4), ("AF304", 7, 4),
+              ("AF304", 8, 4), ("AF304", 9, 4)]),
+    case("item-attribute-augmented-del", """
+        CACHE = {}
+        class State:
+            count = 0
+        STATE = State()
+        def remember(k, v):
+            CACHE[k] = v
+            STATE.count += 1
+            STATE.last: int = v
+            del CACHE["old"]
+            del STATE.last
+            STATE.items[0].extend([v])
+            State.count = 0
+        """, [("AF304", 6, 4), ("AF304", 7, 4), ("AF304", 8, 4), ("AF304", 9, 8),
+              ("AF304", 10, 8), ("AF304", 11, 4), ("AF304", 12, 4)]),
+    case("a-function-attribute", "def helper():\n    pass\ndef f():\n    helper.calls = 1\n",
+         [("AF304", 4, 4)]),
+    case("global-and-a-change", "LOG = []\ndef f(x):\n    global LOG\n    LOG.append(x)\n",
+         [("AF303", 3, 4), ("AF304", 4, 4)]),
+    case("nested-function-and-lambda", """
+        LOG = []
+        def f(x):
+            def inner():
+                LOG.append(x)
+            g = lambda: LOG.clear()
+            return inner, g
+        """, [("AF304", 4, 8), ("AF304", 5, 16)]),
+    case("in-a-comprehension", "LOG = []\ndef f(xs):\n    return [LOG.append(x) for x in xs]\n",
+         [("AF304", 3, 12)]),
+    # Not the module's state: nothing to say.
+    case("a-parameter-shadows-it", "LOG = []\ndef f(LOG, x):\n    LOG.append(x)\n", []),
+    case("a-local-shadows-it", """
+        CACHE = {}
+        def f(k):
+            CACHE = {}
+            CACHE[k] = 1
+            return CACHE
+        """, []),
+    case("a-local-bound-later-shadows-it", """
+        LOG = []
+        def f(x):
+            if x:
+                LOG.append(x)
+            LOG = [x]
+            return LOG
+        """, []),
+    case("a-comprehension-target-shadows-it", """
+        LOG = []
+        def f(xs):
+            return [LOG.append(1) for LOG in xs]
+        """, []),
+    case("an-inner-parameter-shadows-it", """
+        CACHE = {}
+        def f(x):
+            clear = lambda CACHE: CACHE.clear()
+            def put(CACHE):
+                CACHE[x] = 1
+            return clear, put
+        """, []),
+    case("an-inner-local-shadows-it", """
+        LOG = []
+        def f(x):
+            def inner():
+                LOG = []
+                LOG.append(x)
+                return LOG
+            return inner()
+        """, []),
+    case("an-inner-global-undoes-the-outer-local", """
+        LOG = []
+        def f(x):
+            LOG = None
+            def inner():
+                global LOG
+                LOG.append(x)
+            return inner, LOG
+        """, [("AF303", 5, 8), ("AF304", 6, 8)]),
+    case("an-imported-module", "import os\ndef f():\n    os.environ['X'] = '1'\n", []),
+    case("an-imported-name", "from m import LOG\ndef f(x):\n    LOG.append(x)\n", []),
+    case("a-builtin-or-unknown-name", "def f(x):\n    print.x = 1\n    UNKNOWN.append(x)\n", []),
+    case("a-method-that-may-not-change", "LOG = []\ndef f():\n    return LOG.copy().append(1)\n",
+         []),
+    case("a-read", "LOG = []\ndef f():\n    return LOG[0], LOG.count(1), len(LOG)\n", []),
+    case("a-local-function", """
+        import autofuture
+        LOG = []
+        @autofuture.local
+        def f(x):
+            LOG.append(x)
+        """, []),
+    case("a-workflow", """
+        import autofuture
+        LOG = []
+        @autofuture.workflow
+        def f(x):
+            LOG.append(x)
+        """, []),
+    case("a-generator-or-a-method", """
+        LOG = []
+        def gen(x):
+            LOG.append(x)
+            yield x
+        class C:
+            def m(self, x):
+                LOG.append(x)
+        """, []),
+    case("the-top-level-itself", "LOG = []\nLOG.append(1)\n", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MODULE_STATE)
+def test_module_state(text, expected):
+    run_table(text, expected)
+
+
+def test_module_state_message_names_the_line_the_object_and_the_fix():
+    text = "LOG = []\n\n\ndef record(x):\n    LOG.append(x)\n"
+    [problem] = problems(text)
+    assert problem.format() == (
+        "m.py:5:5: AF304 'record' changes the module-level 'LOG' (LOG.append(...)), but as a "
+        "task it runs on a worker, so the change stays in that worker's copy and the workflow "
+        "never sees it. Return the value instead and use it where 'record' is called, or mark "
+        "'record' with @autofuture.local to run it in the workflow process.")
+    assert problem.warning and problem.scope == 4
+    decorated = "import autofuture\nLOG = []\n@autofuture.task(retries=1)\ndef f(x):\n" \
+                "    LOG.append(x)\n"
+    [problem] = problems(decorated)
+    assert problem.scope == 3  # the function's first line, as its code object has it
 
 
 @pytest.mark.parametrize(("text", "expected"), ASSIGNMENT)

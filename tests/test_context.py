@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from autofuture import _context
+from autofuture.worker import context as _context
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,5 @@
 """Every error a user can cause reads as a plain sentence naming what went wrong and where,
-and stderr shows the user's frames only: never autofuture's own (``/autofuture/_*.py``)
+and stderr shows the user's frames only: never autofuture's own (``e2e.INTERNAL_FRAME``)
 unless ``AUTOFUTURE_DEBUG=1``, which shows them.
 
 Each case is a small marked script run under ``python -m autofuture`` in a subprocess with
@@ -16,7 +16,7 @@ from pathlib import Path
 import e2e
 import pytest
 
-INTERNAL = re.compile(r"[/\\]autofuture[/\\]_\w+\.py")
+INTERNAL = e2e.INTERNAL_FRAME
 TIMEOUT = 60.0
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import e2e
 import pytest
 
-from autofuture import _dask, _executors, _parsl
+from autofuture.executors import dask as _dask
+from autofuture.executors import parsl as _parsl
+from autofuture.executors import registry as _executors
 
 HIDE = """\
 import sys

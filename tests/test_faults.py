@@ -111,7 +111,7 @@ def one_traceback(stderr: str) -> str:
     """The one traceback on stderr, from its header to the end."""
     assert stderr.count(TRACEBACK) == 1, stderr
     traceback = stderr[stderr.index(TRACEBACK):]
-    assert "/autofuture/_" not in traceback, traceback  # nothing of autofuture's own
+    assert not e2e.INTERNAL_FRAME.search(traceback), traceback  # nothing of autofuture's own
     return traceback
 
 
@@ -530,7 +530,8 @@ INNOCENT = """
 
 def test_innocent_tasks_in_flight_run_again(tmp_path):
     """With --keep-going, one task kills its worker while the 3 others are in flight
-    (two sleeping on the other workers, one queued): only the killer fails."""
+    (two sleeping on the other workers, one queued): only the killer fails, and the
+    others are not charged."""
     script = write(tmp_path, "innocent.py", INNOCENT)
     line = line_of(script, "d = die()")
     mark = tmp_path / "mark"
@@ -547,10 +548,10 @@ def test_innocent_tasks_in_flight_run_again(tmp_path):
     assert result.stderr.count(f"die() at innocent.py:{line} failed;") == 1
     assert e2e.final_error_line(result.stderr).startswith(
         f"autofuture: 1 failed (die() at innocent.py:{line});")
-    # The sleepers that had started when the worker died ran again.
+    # Each worker is a loky pool of its own (executors/lokyworkers.py): the sleepers on
+    # the other workers were not lost with the killer's worker, and each ran once.
     started = [p.name.split("-")[1] for p in mark.iterdir()]
-    assert sorted(set(started)) == ["1", "2", "3"]
-    assert len(started) >= 5, sorted(p.name for p in mark.iterdir())
+    assert sorted(started) == ["1", "2", "3"], sorted(p.name for p in mark.iterdir())
 
 
 STALE_CULPRIT = """
@@ -847,7 +848,7 @@ def test_second_ctrl_c_during_shutdown_exits_at_once(live):
     one.close()
     assert one.out == "before 1\n"
     assert one.err.count(TRACEBACK) <= 1, one.err
-    assert "/autofuture/_" not in one.err
+    assert not e2e.INTERNAL_FRAME.search(one.err)
     left = wait_gone(one.sid)
     assert not left, f"left behind after two Ctrl-Cs:\n{describe(left)}"
 
@@ -860,7 +861,7 @@ def test_sigterm_ends_the_run_with_143(live):
     assert status == 128 + signal.SIGTERM, f"status {status}; stderr: {one.err}"
     one.close()
     assert one.out == "before 1\n"
-    assert "/autofuture/_" not in one.err
+    assert not e2e.INTERNAL_FRAME.search(one.err)
     left = wait_gone(one.sid)
     assert not left, f"left behind after SIGTERM:\n{describe(left)}"
 
@@ -943,9 +944,9 @@ def test_no_process_of_a_run_listens_on_a_port(live):
 
 TRACKER_STDERR = """
 import os
-from autofuture import _executors
+from autofuture.executors import registry
 from loky.backend.resource_tracker import _resource_tracker as tracker
-pool = _executors.Loky(2)
+pool = registry.Loky(2)
 try:
     print(pool.pool.submit(abs, -3).result(), os.readlink(f"/proc/{tracker._pid}/fd/2"))
 finally:

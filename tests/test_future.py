@@ -21,7 +21,8 @@ import e2e
 import pytest
 
 import autofuture
-from autofuture import _runtime, _scheduler
+from autofuture.runtime import abi
+from autofuture.runtime import scheduler as _scheduler
 
 # --------------------------------------------------------------------------- in-process
 
@@ -53,7 +54,7 @@ def serial():
 
 def task_call(fn, *args):
     """What rewritten code does for ``fn(*args)`` at a task call site."""
-    return _runtime.call(fn, *args)
+    return abi.call(fn, *args)
 
 
 def test_future_is_a_concurrent_futures_future(serial):
@@ -237,13 +238,13 @@ def test_result_in_futurized_code_waits_there_and_gives_the_value(serial):
     whose own future comes back, but the value, once everything before it ran."""
     seen = []
     first = task_call(value_of, 1)
-    _runtime.call(seen.append, first)  # a local call, pending until first has a value
-    got = _runtime.call(autofuture.result, task_call(value_of, 2))
+    abi.call(seen.append, first)  # a local call, pending until first has a value
+    got = abi.call(autofuture.result, task_call(value_of, 2))
     assert type(got) is int and got == 2
     assert seen == [1]
     task_call(fails, "earlier")
     with pytest.raises(ValueError, match="earlier"):
-        _runtime.call(autofuture.result, task_call(value_of, 4))
+        abi.call(autofuture.result, task_call(value_of, 4))
 
 
 def test_result_without_a_scheduler_is_the_value():

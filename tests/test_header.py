@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from autofuture._header import _quick, _tokenized, is_marked, is_marked_file, read_header
+from autofuture.language.header import _quick, _tokenized, is_marked, is_marked_file, read_header
 
 DOC = b'"""A module.\n\nWith a long docstring.\n"""\n'
 SHEBANG = b"#!/usr/bin/env python\n"

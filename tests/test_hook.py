@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 import autofuture
-from autofuture import _hook, _pipeline
 from autofuture._errors import RebindError
-from autofuture._hook import (
+from autofuture.language import hook as _hook
+from autofuture.language import pipeline
+from autofuture.language.hook import (
     MarkedFinder,
     MarkedLoader,
     MarkedModuleImportedEarly,
@@ -87,7 +88,7 @@ def test_marked_module_is_loaded_through_the_pipeline(root, capsys):
     assert marked_mod.__file__ == path
     assert capsys.readouterr().out == "loaded marked_mod\n"
     code = marked_mod.__loader__.get_code("marked_mod")
-    assert code == _pipeline.source_to_code(MARKED, path)
+    assert code == pipeline.source_to_code(MARKED, path)
     assert code != compile(MARKED, path, "exec", dont_inherit=True), "rewritten, not plain"
 
 
@@ -355,7 +356,7 @@ def test_debug_prints_the_rewritten_source(root, monkeypatch, capsys):
         import shown  # noqa: F401
     err = capsys.readouterr().err
     assert f"# autofuture: rewritten source of {path}\n" in err
-    assert _pipeline.show(MARKED, str(path)) in err
+    assert pipeline.show(MARKED, str(path)) in err
     monkeypatch.setenv("AUTOFUTURE_DEBUG", "0")
     write(root, "quiet.py", MARKED)
     with install():
@@ -376,7 +377,7 @@ def test_coexists_with_pytest_assertion_rewriting(pytester, monkeypatch):
         test_together=f"""
             import pytest
             from autofuture._errors import RebindError
-            from autofuture._hook import MarkedLoader, install
+            from autofuture.language.hook import MarkedLoader, install
 
             MARKED = {MARKED!r}
 

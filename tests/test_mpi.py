@@ -23,7 +23,7 @@ import e2e
 import mpirun
 import pytest
 
-from autofuture import _mpi
+from autofuture.executors.mpi import world
 
 pytestmark = pytest.mark.mpi
 
@@ -64,8 +64,8 @@ def test_the_launcher_is_found_from_its_environment(env, size, rank, monkeypatch
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert _mpi.world_size_hint() == size
-    assert _mpi.world_rank_hint() == rank
+    assert world.world_size_hint() == size
+    assert world.world_rank_hint() == rank
 
 
 # ----------------------------------------------------------- the same output as the plain run
@@ -77,9 +77,14 @@ def test_the_launcher_is_found_from_its_environment(env, size, rank, monkeypatch
 SUBSET = ("task_output", "custom_exception", "failing_dependency", "numpy_arrays",
           "big_payload", "process_state", "imported_helper", "exit_in_task",
           "workflow_recursive", "empty_program")
+# Exceptions crossing the boundary whole (whole traceback text compared): their own
+# classes whatever their __init__, chains, groups, notes, hints, unsendable attributes.
+ERRORS = ("error_custom_init", "error_chain_deep", "error_group", "error_notes_chain",
+          "error_in_handler", "error_unsendable_attribute", "hint_attribute",
+          "hint_name_task", "hint_name_top", "hint_import")
 
 
-@pytest.mark.parametrize("name", SUBSET)
+@pytest.mark.parametrize("name", SUBSET + ERRORS)
 def test_program_matches_plain_python_on_three_ranks(name, mpi, plain_run):
     program = e2e.PROGRAMS_DIR / f"{name}.py"
     header = e2e.read_header(program)

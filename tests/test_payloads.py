@@ -13,7 +13,9 @@ import os
 
 import pytest
 
-from autofuture import _context, _dispatch, _payloads, _serialize, _worker
+from autofuture.runtime import callees
+from autofuture.runtime import payloads as _payloads
+from autofuture.worker import context, runner, serialize
 
 SCALE = 2
 LIMITS = (1, 10)
@@ -83,9 +85,9 @@ def counter():
 
 @pytest.fixture(autouse=True)
 def marked_here():
-    _dispatch.marked_files.add(__file__)
+    callees.marked_files.add(__file__)
     yield
-    _dispatch.marked_files.discard(__file__)
+    callees.marked_files.discard(__file__)
 
 
 def tokens(fn, times=2):
@@ -115,7 +117,7 @@ def test_a_rebound_global_makes_a_new_payload(monkeypatch):
     monkeypatch.setitem(globals(), "SCALE", 10)
     second, new_payload = payloads.get(scaled)
     assert second not in (None, first)
-    assert _serialize.loads(new_payload)(1) == 10
+    assert serialize.loads(new_payload)(1) == 10
     assert payloads.get(scaled)[0] == second
 
 
@@ -125,7 +127,7 @@ def test_a_global_of_a_helper_counts(monkeypatch):
     monkeypatch.setitem(globals(), "SCALE", 4)
     second, payload = payloads.get(via_helper)
     assert second != first
-    assert _serialize.loads(payload)() == 50
+    assert serialize.loads(payload)() == 50
 
 
 def test_new_defaults_make_a_new_payload(monkeypatch):
@@ -134,7 +136,7 @@ def test_new_defaults_make_a_new_payload(monkeypatch):
     monkeypatch.setattr(offset, "__defaults__", (7,))
     second, payload = payloads.get(offset)
     assert second != first
-    assert _serialize.loads(payload)(1) == 8
+    assert serialize.loads(payload)(1) == 8
     monkeypatch.setattr(offset, "__defaults__", ([7],))
     assert payloads.get(offset)[0] is None
 
@@ -145,7 +147,7 @@ def test_a_global_that_becomes_mutable_is_no_longer_kept(monkeypatch):
     monkeypatch.setitem(globals(), "LIMITS", [1, 5])
     token, payload = payloads.get(clipped)
     assert token is None
-    assert _serialize.loads(payload)(20) == 5
+    assert serialize.loads(payload)(20) == 5
 
 
 def test_a_library_function_is_kept_whatever_its_module_holds():
@@ -157,46 +159,46 @@ def test_a_library_function_is_kept_whatever_its_module_holds():
 
 def message(fn, *args):
     payloads = _payloads.FunctionPayloads()
-    return (_context.Stamp().current(), [payloads.get(fn)],
-            [(0, 1, _serialize.dumps_split((args, {})))])
+    return (context.Stamp().current(), [payloads.get(fn)],
+            [(0, 1, serialize.dumps_split((args, {})))])
 
 
 @pytest.fixture
 def loads(monkeypatch):
     """The functions a worker loaded."""
-    monkeypatch.setattr(_worker, "_functions", {})
+    monkeypatch.setattr(runner, "_functions", {})
     loaded = []
-    real = _worker._load
+    real = runner._load
 
     def counting(payload, what, buffers=()):
         if what == "function":
             loaded.append(payload)
         return real(payload, what, buffers)
 
-    monkeypatch.setattr(_worker, "_load", counting)
+    monkeypatch.setattr(runner, "_load", counting)
     return loaded
 
 
 def test_a_worker_loads_a_kept_function_once(loads):
     sent = message(scaled, 3)
     for _ in range(3):
-        [(ok, payload, _, _)] = _worker.run_batch(sent, capture="none")
-        assert ok and _serialize.load(payload) == 6
+        [(ok, payload, _, _)] = runner.run_batch(sent, capture="none")
+        assert ok and serialize.load(payload) == 6
     assert len(loads) == 1
 
 
 def test_a_worker_loads_other_functions_each_time(loads):
     sent = message(configured)
     for _ in range(2):
-        [(ok, payload, _, _)] = _worker.run_batch(sent, capture="none")
-        assert ok and _serialize.load(payload) == 1
+        [(ok, payload, _, _)] = runner.run_batch(sent, capture="none")
+        assert ok and serialize.load(payload) == 1
     assert len(loads) == 2
 
 
 def test_a_function_that_fails_to_load_is_not_kept(loads):
-    sent = (None, [(("test", 1), b"P-not-a-pickle")], [(0, 1, _serialize.dumps_split(((), {})))])
+    sent = (None, [(("test", 1), b"P-not-a-pickle")], [(0, 1, serialize.dumps_split(((), {})))])
     for _ in range(2):
-        [(ok, info, _, _)] = _worker.run_batch(sent, capture="none")
+        [(ok, info, _, _)] = runner.run_batch(sent, capture="none")
         assert not ok
     assert len(loads) == 2
 
@@ -206,36 +208,36 @@ def test_a_function_that_fails_to_load_is_not_kept(loads):
 @pytest.mark.parametrize("args, kwargs", [((1, 2.5, "s", b"b", None, True, 3j), {}),
                                           ((), {"k": 1}), ((10**100,), {})])
 def test_atoms_travel_inline_and_serialize_as_before(args, kwargs):
-    payload = _serialize.call_payload(args, kwargs)
+    payload = serialize.call_payload(args, kwargs)
     assert payload == (None, (args, kwargs))
-    assert _serialize.load(payload) == (args, kwargs)
+    assert serialize.load(payload) == (args, kwargs)
     # checkpoint keys and records are made of these bytes: the same as before
-    assert _serialize.serialized(payload) == _serialize.dumps_split((args, kwargs))
+    assert serialize.serialized(payload) == serialize.dumps_split((args, kwargs))
 
 
 @pytest.mark.parametrize("args, kwargs", [(([1],), {}), (((1, 2),), {}), ((), {"k": [1]}),
                                           ((Point(1),), {})])
 def test_anything_else_is_serialized_at_the_call(args, kwargs):
     """A list may change after the call (captured by value); a tuple may hold anything."""
-    data, buffers = _serialize.call_payload(args, kwargs)
+    data, buffers = serialize.call_payload(args, kwargs)
     assert type(data) is bytes
-    loaded_args, loaded_kwargs = _serialize.load((data, buffers))
+    loaded_args, loaded_kwargs = serialize.load((data, buffers))
     assert len(loaded_args) == len(args) and loaded_kwargs.keys() == kwargs.keys()
 
 
 @pytest.mark.parametrize("value", [7, "text", b"\x00" * 10, None, 2.5])
 def test_atom_results_travel_inline(value):
-    payload = _serialize.value_payload(value)
+    payload = serialize.value_payload(value)
     assert payload == (None, value)
-    assert _serialize.load(payload) == value
-    assert _serialize.serialized(payload) == _serialize.dumps_split(value)
+    assert serialize.load(payload) == value
+    assert serialize.serialized(payload) == serialize.dumps_split(value)
 
 
 def test_a_worker_runs_inline_arguments_and_returns_inline_results(loads):
     payloads = _payloads.FunctionPayloads()
-    sent = (_context.Stamp().current(), [payloads.get(offset)],
-            [(0, 1, _serialize.call_payload((1,), {"k": 4})),
-             (0, 2, _serialize.call_payload((2,), {}))])
-    results = _worker.run_batch(sent, capture="none")
+    sent = (context.Stamp().current(), [payloads.get(offset)],
+            [(0, 1, serialize.call_payload((1,), {"k": 4})),
+             (0, 2, serialize.call_payload((2,), {}))])
+    results = runner.run_batch(sent, capture="none")
     assert [(ok, payload) for ok, payload, _, _ in results] == [(True, (None, 5)),
                                                                 (True, (None, 5))]

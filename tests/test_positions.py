@@ -33,7 +33,7 @@ import types
 import e2e
 import pytest
 
-from autofuture._rewrite import rewrite_module
+from autofuture.language.rewrite import rewrite_module
 
 POSITIONS = sys.version_info >= (3, 11)  # co_positions, and carets in tracebacks
 needs_positions = pytest.mark.skipif(not POSITIONS, reason="co_positions is 3.11+")
@@ -216,6 +216,15 @@ SPREAD = '''
 # -- the traceback programs: (source, line of the innermost user frame, error) -------------
 
 TRACEBACKS = {
+    # A task's frames are rebuilt with the positions the worker's instruction had.
+    "task-error": ('''
+        # autofuture
+        def boom(x):
+            return 1 // x
+
+        r = boom(0)
+        print(r)
+        ''', 3, "ZeroDivisionError: integer division or modulo by zero"),
     "zero-division-at-line-5": ('''
         # autofuture
         def square(x):
@@ -452,16 +461,6 @@ def _xfail(reason: str, condition: bool = POSITIONS):
 
 
 XFAIL_TRACEBACKS = {
-    "task-error": ('''
-        # autofuture
-        def boom(x):
-            return 1 // x
-
-        r = boom(0)
-        print(r)
-        ''', 3, "ZeroDivisionError: integer division or modulo by zero", _xfail(
-        "_tb._fake_frame rebuilds a task's frames with tb_lasti=-1, so Python draws no caret "
-        "line under the line that raised in the task")),
     "for-target-unpacking": ('''
         # autofuture
         pairs = [(1, 2), (3, 4), 5]
@@ -632,7 +631,7 @@ def _preamble_lines(code: types.CodeType) -> tuple[set[int | None], set[int | No
     lines = _line_of_offsets(code)
     instructions = list(dis.get_instructions(code))
     start = next(i for i, ins in enumerate(instructions)
-                 if ins.opname == "IMPORT_NAME" and ins.argval == "autofuture._runtime")
+                 if ins.opname == "IMPORT_NAME" and ins.argval == "autofuture.runtime.abi")
     enter = next(i for i, ins in enumerate(instructions)
                  if i > start and ins.argval == "enter_module")
     end = next(i for i, ins in enumerate(instructions) if i > enter and ins.opname == "POP_TOP")
@@ -854,8 +853,7 @@ def test_a_trampoline_is_the_code_compiled_at_the_call_site():
     # A deferred local call runs in a frame at the user's file and line
     # (warnings.warn and inspect see it); the code is moved there rather
     # than compiled there, and must be the same code.
-    from autofuture import _tb
-
+    from autofuture.runtime import tracebacks as _tb
     def user_frame():
         return sys._getframe()
 

@@ -23,6 +23,22 @@ PROGRAMS = sorted(e2e.PROGRAMS_DIR.glob("*.py"))
 EXECUTORS = ("loky", "thread", "serial")
 WORKERS = 4
 
+#: Programs whose traceback text is not compared whole, each with the known gap (also an
+#: expected failure in test_positions.py) that makes it differ; frames and error lines
+#: are still compared.
+CARET_GAPS = {
+    "assert_fail": (sys.version_info[:2] == (3, 11),
+                    "CPython 3.11 gives an assert's raise the position of a Compare test, so "
+                    "`assert __af__.value(...)` loses the caret under `value == 10` "
+                    "(test_positions: assert-with-comparison)"),
+}
+
+
+def whole_traceback(program) -> bool:
+    """Whether the program's traceback text is compared whole (see CARET_GAPS)."""
+    gap, _ = CARET_GAPS.get(program.stem, (False, ""))
+    return not gap
+
 
 def _program_id(program):
     return program.stem
@@ -42,7 +58,7 @@ def test_program_matches_plain_python(program, executor, plain_run):
         env=header.env,
         timeout=header.timeout,
     )
-    e2e.assert_same(plain, fut)
+    e2e.assert_same(plain, fut, whole_traceback(program))
 
 
 # ------------------------------------------------------------- the programs are fit oracles
@@ -92,11 +108,12 @@ Traceback (most recent call last):
 KeyError: 'missing 2'
 """
 
-# The same error as autofuture may print it: the remote traceback as __cause__.
+# The same error with a block the plain run does not print (a remote traceback as
+# __cause__, as concurrent.futures gives it): a difference when the whole text is compared.
 _CHAINED_ERR = """\
 warning from the program
 Traceback (most recent call last):
-  File "/worker/site-packages/autofuture/_worker.py", line 99, in run
+  File "/worker/site-packages/autofuture/worker/runner.py", line 99, in run
   File "/elsewhere/prog.py", line 7, in explode
     raise KeyError(f"missing {n}")
 autofuture.RemoteTraceback: remote
@@ -130,9 +147,27 @@ def test_final_error_line_and_program_stderr():
     assert e2e.program_stderr("only text\n") == "only text\n"
 
 
-def test_assert_same_accepts_equal_runs_and_an_added_remote_cause():
+def test_assert_same_accepts_equal_runs():
     e2e.assert_same(_run("out\n", _PLAIN_ERR, 1), _run("out\n", _PLAIN_ERR, 1))
-    e2e.assert_same(_run("out\n", _PLAIN_ERR, 1), _run("out\n", _CHAINED_ERR, 1))
+
+
+def test_assert_same_compares_the_whole_traceback_text():
+    """A block of its own, a missing caret line or hint, another path: each is a difference;
+    left out by name, only frames and the error line are compared."""
+    plain = _run("out\n", _PLAIN_ERR, 1)
+    uncaret = _PLAIN_ERR.replace("        ^^^^^^^^^^\n", "")
+    hinted = _PLAIN_ERR.replace("'missing 2'", "'missing 2'. Did you mean: 'x'?")
+    moved = _PLAIN_ERR.replace("/somewhere/", "/elsewhere/")
+    for other in (_CHAINED_ERR, uncaret, moved):
+        with pytest.raises(AssertionError, match="traceback text"):
+            e2e.assert_same(plain, _run("out\n", other, 1))
+        e2e.assert_same(plain, _run("out\n", other, 1), whole_traceback=False)
+    with pytest.raises(AssertionError, match="traceback text"):
+        e2e.assert_same(plain, _run("out\n", hinted, 1))
+
+
+def test_caret_gaps_name_programs_that_exist():
+    assert set(CARET_GAPS) <= {program.stem for program in PROGRAMS}
 
 
 @pytest.mark.parametrize(

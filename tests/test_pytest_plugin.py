@@ -18,7 +18,8 @@ pytest_plugins = ["pytester"]
 def _registered() -> bool:
     """Whether pytest in a subprocess finds the ``pytest11`` entry point (metadata from
     an install made before it was added lacks it): else the test loads it with ``-p``."""
-    code = ("from importlib import metadata; print(any(ep.value == 'autofuture._pytest_plugin'"
+    code = ("from importlib import metadata; print(any("
+            "ep.value == 'autofuture.entrypoints.pytest_plugin'"
             " for ep in metadata.entry_points(group='pytest11')))")
     with tempfile.TemporaryDirectory() as cwd:  # not this checkout's own egg-info
         out = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True,
@@ -27,7 +28,7 @@ def _registered() -> bool:
 
 
 def _run(pytester: pytest.Pytester, *args: str):
-    plugin = () if _registered() else ("-p", "autofuture._pytest_plugin")
+    plugin = () if _registered() else ("-p", "autofuture.entrypoints.pytest_plugin")
     return pytester.runpytest_subprocess(*plugin, "-p", "no:cacheprovider", *args,
                                          timeout=120)
 
@@ -114,7 +115,8 @@ def test_failing_task_in_workflow_test_points_at_its_lines(pytester):
         "E       ValueError: invalid literal for int() with base 10: 'three'",
         "test_flow.py:6: ValueError",
     ])
-    assert "_scheduler.py" not in result.stdout.str()
+    assert "runtime/scheduler.py" not in result.stdout.str()
+    assert "runtime/abi.py" not in result.stdout.str()
 
 
 def test_failing_module_level_task_is_that_modules_error(pytester):
@@ -155,7 +157,8 @@ def test_failing_module_level_task_is_that_modules_error(pytester):
         "*raise FileNotFoundError(name)",
         "E*FileNotFoundError: missing.csv",
     ])
-    assert "_scheduler.py" not in result.stdout.str()
+    assert "runtime/scheduler.py" not in result.stdout.str()
+    assert "runtime/abi.py" not in result.stdout.str()
 
 
 def test_unmarked_modules_keep_assertion_rewriting(pytester):
@@ -212,7 +215,7 @@ def test_entry_point_is_declared():
         content = file.read()
     assert textwrap.dedent('''\
         [project.entry-points.pytest11]
-        autofuture = "autofuture._pytest_plugin"
+        autofuture = "autofuture.entrypoints.pytest_plugin"
         ''') in content
 
 

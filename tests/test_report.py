@@ -24,7 +24,8 @@ from pathlib import Path
 import e2e
 import pytest
 
-from autofuture import _report, _trace
+from autofuture.observe import report as _report
+from autofuture.observe import trace as _trace
 
 TIMEOUT = 60.0
 REPO = Path(__file__).resolve().parents[1]

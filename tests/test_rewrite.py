@@ -3,7 +3,7 @@
 Each table is one family of constructs and reads as documentation of what the
 generated code does. The expected text is ``ast.unparse`` of the rewritten
 module without its fixed frame: the two preamble lines
-(``import autofuture._runtime as __af__`` and
+(``import autofuture.runtime.abi as __af__`` and
 ``__af__.enter_module(globals())``) and the trailing ``__af__.end_module()``.
 ``rewritten`` checks that frame (once each, in its place) before removing it.
 
@@ -20,10 +20,10 @@ import textwrap
 import e2e
 import pytest
 
-from autofuture._check import check_module
-from autofuture._rewrite import rewrite_module
+from autofuture.language.check import check_module
+from autofuture.language.rewrite import rewrite_module
 
-IMPORT_RUNTIME = "import autofuture._runtime as __af__"
+IMPORT_RUNTIME = "import autofuture.runtime.abi as __af__"
 ENTER_MODULE = "__af__.enter_module(globals())"
 END_MODULE = "__af__.end_module()"
 
@@ -814,14 +814,12 @@ FUNCTIONS = [
         """),
     case("workflow-imported-by-name", """
         from autofuture import workflow
-
         @workflow
         def main():
             print(g(1))
         """, """
         __af__.barrier()
         from autofuture import workflow
-
         @workflow
         def main():
             __af__.call(print, __af__.call(g, 1))
@@ -829,14 +827,12 @@ FUNCTIONS = [
         """),
     case("workflow-imported-under-alias", """
         from autofuture import workflow as flow
-
         @flow
         def main():
             print(g(1))
         """, """
         __af__.barrier()
         from autofuture import workflow as flow
-
         @flow
         def main():
             __af__.call(print, __af__.call(g, 1))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autofuture import _startup
+from autofuture.entrypoints import startup as _startup
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 120

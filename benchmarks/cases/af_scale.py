@@ -19,6 +19,8 @@ import resource
 import sys
 import time
 
+import autofuture
+
 N = int(sys.argv[1])
 REPEAT = int(sys.argv[2])
 GC_STATS = sys.argv[3:] == ["gc"]
@@ -26,6 +28,7 @@ gc_started = []
 gc_seconds = []
 
 
+@autofuture.local  # a gc callback, never a task: it may keep its figures in module lists
 def on_gc(phase: str, info: dict) -> None:
     if phase == "start":
         gc_started.append(time.perf_counter())

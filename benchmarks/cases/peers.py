@@ -70,6 +70,22 @@ def step(a):
     return a + 1.0
 
 
+def make(length):
+    import numpy as np
+
+    return np.zeros(length)
+
+
+def shift(a, i):
+    return a + float(i)
+
+
+def fan_check(final, length: int, branches: int) -> None:
+    expected = branches * (branches - 1) / 2
+    if final.shape != (length,) or final.min() != expected or final.max() != expected:
+        raise SystemExit("the fan returned a wrong array")
+
+
 def dag_expected(leaves: int) -> int:
     return (leaves - 1) * leaves * (2 * leaves - 1) // 6
 
@@ -203,6 +219,28 @@ class SubmitRunner:
             if array.shape != (length,) or array.min() != steps or array.max() != steps:
                 raise SystemExit("the chain returned a wrong array")
             report("arrays", mib=mib, steps=steps, seconds=elapsed)
+
+    def fanout(self, mib: int, branches: int, repeat: int, **opts: float) -> None:
+        """Every array goes through the driver: the executor keeps nothing on its workers."""
+        length = mib * 1024 * 1024 // 8
+        ex = self.executor
+
+        def fan(count):
+            root = ex.submit(make, length).result()
+            level = [f.result() for f in [ex.submit(shift, root, i) for i in range(count)]]
+            while len(level) > 1:
+                pairs = [ex.submit(add, level[i], level[i + 1]) if i + 1 < len(level) else None
+                         for i in range(0, len(level), 2)]
+                level = [f.result() if f is not None else level[-1] for f in pairs]
+            return level[0]
+
+        fan_check(fan(2), length, 2)
+        for _ in repetitions(repeat, **opts):
+            start = time.perf_counter()
+            final = fan(branches)
+            elapsed = time.perf_counter() - start
+            fan_check(final, length, branches)
+            report("fanout", mib=mib, branches=branches, seconds=elapsed)
 
     def scale(self, tasks: int, repeat: int, **opts: float) -> None:
         ex = self.executor
@@ -347,6 +385,26 @@ class DaskRunner:
             if final.shape != (length,) or final.min() != steps or final.max() != steps:
                 raise SystemExit("the chain returned a wrong array")
             report("arrays", mib=mib, steps=steps, seconds=elapsed)
+
+    def _fan(self, length: int, branches: int):
+        delayed = self.dask.delayed
+        root = delayed(make)(length)
+        level = [delayed(shift)(root, i) for i in range(branches)]
+        while len(level) > 1:
+            level = [delayed(add)(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
+                     for i in range(0, len(level), 2)]
+        return level[0]
+
+    def fanout(self, mib: int, branches: int, repeat: int, **opts: float) -> None:
+        length = mib * 1024 * 1024 // 8
+        (warm,) = self.compute(self._fan(length, 2))
+        fan_check(warm, length, 2)
+        for _ in repetitions(repeat, **opts):
+            start = time.perf_counter()
+            (final,) = self.compute(self._fan(length, branches))
+            elapsed = time.perf_counter() - start
+            fan_check(final, length, branches)
+            report("fanout", mib=mib, branches=branches, seconds=elapsed)
 
     def close(self) -> None:
         if self.client is not None:

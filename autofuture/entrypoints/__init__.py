@@ -1,0 +1,1 @@
+"""Ways in: the command line, running a script, the start-up hook, the pytest plugin."""

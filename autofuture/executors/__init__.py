@@ -1,0 +1,1 @@
+"""Executors: thin adapters from the scheduler to whatever runs the tasks."""

@@ -1,0 +1,121 @@
+"""``--executor loky`` (the default): loky's reusable pool of worker processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+
+from .. import _config
+from ..worker import runner
+from .holding import UnixHolders
+from .pool import PoolAdapter
+
+
+class Loky(UnixHolders, PoolAdapter):
+    """Worker processes from loky: spawned cleanly, never re-running ``__main__``.
+
+    loky fails every task in flight when one worker dies. Each worker notes
+    the task it runs in a file of a private directory, so that the workflow
+    can tell the task that was running in the dead worker from the innocent
+    ones, which run again on a repaired pool.
+    """
+
+    name = "loky"
+
+    def __init__(self, workers: int):
+        self.slots = tempfile.mkdtemp(prefix="autofuture-")
+        self.lost: set[int] = set()  # every batch of a broken pool asks; all must hear
+        super().__init__(self._pool(workers), workers, capture="process")
+
+    def _pool(self, workers: int):
+        from loky import get_reusable_executor
+
+        _start_resource_tracker_quietly()
+        return get_reusable_executor(
+            max_workers=workers, timeout=60, initializer=runner.init_worker,
+            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots},
+        )
+
+    def submit(self, message, labels=None):
+        try:
+            return self.pool.submit(runner.run_batch, message, self.capture)
+        except _pool_broken():
+            self.pool = self._pool(self.workers)  # a worker died: a fresh pool
+            return self.pool.submit(runner.run_batch, message, self.capture)
+
+    def lost_tasks(self) -> set[int]:
+        """Numbers of the tasks that were running in workers that have died."""
+        lost = self.lost
+        for name in os.listdir(self.slots):
+            if not name.isdigit() or _alive(int(name)):
+                continue
+            path = os.path.join(self.slots, name)
+            try:
+                with open(path, "rb") as file:
+                    number = int(file.read().strip() or 0)
+                os.unlink(path)
+            except (OSError, ValueError):
+                continue
+            if number:
+                lost.add(number)
+        return lost
+
+    def shutdown(self, cancel: bool = False) -> None:
+        if cancel:
+            self.pool.shutdown(wait=False, kill_workers=True)
+        else:
+            self.pool.shutdown(wait=True)
+        shutil.rmtree(self.slots, ignore_errors=True)
+
+
+def _start_resource_tracker_quietly() -> None:
+    """Start loky's resource tracker with its standard error on /dev/null.
+
+    The tracker outlives the run to remove the pool's semaphores, and when a
+    worker was lost or the run was cut short it may find one still there and
+    warn of "leaked semlock objects" after the program's own last line. It
+    removes them all the same; the warning is loky's, with nothing for the
+    user to do. ``AUTOFUTURE_DEBUG=1`` leaves its standard error alone.
+    """
+    from loky.backend import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    if _config.debug() or getattr(tracker, "_pid", None) is not None:
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)  # the tracker inherits the descriptor as it is now
+        tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _pool_broken() -> tuple:
+    """What loky's submit raises once a worker died or the pool was shut down."""
+    from loky.process_executor import BrokenProcessPool, ShutdownExecutorError
+
+    return (BrokenProcessPool, ShutdownExecutorError, RuntimeError)
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            return file.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True

@@ -1,0 +1,1 @@
+"""Seeing a run: the trace, the progress bar, the report, the log."""

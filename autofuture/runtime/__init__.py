@@ -1,0 +1,1 @@
+"""Run time: what rewritten code calls, the program-order log, futures, payloads."""

@@ -1,0 +1,32 @@
+"""Where the run's one scheduler is kept.
+
+Futures, observers and rewritten code find the scheduler here, so that none
+of them imports the scheduler's module, which imports them.
+"""
+
+from __future__ import annotations
+
+import threading
+
+#: The run's scheduler, or None between runs; read directly on hot paths.
+scheduler = None
+_lock = threading.Lock()
+
+
+def get():
+    return scheduler
+
+
+def get_or_create(factory):
+    """The scheduler, made by ``factory()`` if there is none yet (once, under a lock)."""
+    global scheduler
+    if scheduler is None:
+        with _lock:
+            if scheduler is None:
+                scheduler = factory()
+    return scheduler
+
+
+def clear() -> None:
+    global scheduler
+    scheduler = None

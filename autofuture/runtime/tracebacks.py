@@ -1,0 +1,169 @@
+"""Tracebacks that look like the plain run's.
+
+A task error is raised in the workflow long after its call, from inside the
+runtime. Its traceback is rebuilt from the call site (the user's frames as
+they were at the call) and the task's own frames on the worker, so it runs
+through the user's call-site line and the line that raised, and nothing of
+autofuture's (unless ``AUTOFUTURE_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+from .. import _config
+from ..worker import frames
+
+_internal = frames.internal  # autofuture's own frames, and importlib's
+
+
+#: Code objects of the runner's frame: a call site ends there (runpy lies above). Found
+#: by id: hashing a code object hashes all of its bytecode and constants, every time.
+_runner_codes: dict[int, types.CodeType] = {}
+
+
+def add_runner(code: types.CodeType) -> None:
+    _runner_codes[id(code)] = code
+
+
+def call_site(depth: int = 1) -> tuple:
+    """The user's frames at this moment, innermost first: ((frame, lineno, lasti), ...)."""
+    frame = sys._getframe(depth)
+    site = []
+    while frame is not None:
+        code = frame.f_code
+        if id(code) in _runner_codes:
+            break
+        if not _internal(code.co_filename):
+            site.append((frame, frame.f_lineno, frame.f_lasti))
+        frame = frame.f_back
+    return tuple(site)
+
+
+def site_text(site) -> str:
+    """'file.py:12' for the innermost user frame of a call site."""
+    if not site:
+        return "?"
+    frame, lineno, _ = site[0]
+    filename = frame.f_code.co_filename
+    name = _basenames.get(filename)
+    if name is None:
+        name = _basenames[filename] = os.path.basename(filename)
+    return f"{name}:{lineno}"
+
+
+_basenames: dict[str, str] = {}
+
+
+_trampoline_codes: dict[tuple[str, int], types.CodeType] = {}
+_trampolines: set = set()
+# Compiled once and moved to each call site's file and line with
+# ``code.replace``: compiling anew cost ~60 us per site, paid by the first
+# run of every module-level call of a Python function.
+_TRAMPOLINE = next(
+    c
+    for c in compile("def call(fn, args, kwargs): return fn(*args, **kwargs)", "", "exec").co_consts
+    if isinstance(c, types.CodeType)
+)
+
+
+def trampoline(site):
+    """A caller for a deferred local call whose frame is the user's call-site line.
+
+    Code that looks at its caller (``warnings.warn``, ``inspect.stack``)
+    then sees the user's file, line and module, as in the plain run. Its
+    frame is dropped from tracebacks, which are rebuilt from the site.
+    """
+    if not site:
+        return None
+    frame, lineno, _ = site[0]
+    return _trampoline_at(frame, lineno)
+
+
+def call_from_user_frame(fn, args, kwargs):
+    """Call ``fn`` now, as if from the user's line that is running (see ``trampoline``)."""
+    frame = sys._getframe(1)
+    while _internal(frame.f_code.co_filename):
+        frame = frame.f_back
+    return _trampoline_at(frame, frame.f_lineno)(fn, args, kwargs)
+
+
+def _trampoline_at(frame, lineno: int):
+    key = (frame.f_code.co_filename, lineno)
+    code = _trampoline_codes.get(key)
+    if code is None:
+        code = _TRAMPOLINE.replace(
+            co_filename=key[0], co_firstlineno=max(lineno, 1), co_name=frame.f_code.co_name
+        )
+        _trampoline_codes[key] = code
+        _trampolines.add(code)
+    return types.FunctionType(code, frame.f_globals)
+
+
+def build(site, remote_frames=(), local_tb=None) -> types.TracebackType | None:
+    """A traceback from the call site (outermost first) down to where it was raised.
+
+    ``remote_frames`` are a task's frames as ``worker.frames.read`` gives them;
+    ``local_tb`` is the real traceback of a local call that ran later.
+    """
+    entries = [(frame, lasti, lineno) for frame, lineno, lasti in reversed(site)]
+    tail = strip(local_tb) if local_tb is not None else None
+    tail = frames.traceback_of(remote_frames, tail)
+    for frame, lasti, lineno in reversed(entries):
+        tail = types.TracebackType(tail, frame, lasti, lineno)
+    return tail
+
+
+def strip(tb):
+    """The same traceback without autofuture's own frames."""
+    kept = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not _internal(code.co_filename) and code not in _trampolines:
+            kept.append(tb)
+        tb = tb.tb_next
+    tail = None
+    for entry in reversed(kept):
+        tail = types.TracebackType(tail, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return tail
+
+
+def mark(exc: BaseException, tb) -> BaseException:
+    """Attach a rebuilt traceback; printing starts from it, not from where it surfaced."""
+    exc.__traceback__ = tb
+    try:
+        exc.__autofuture_tb__ = tb
+    except AttributeError:
+        pass
+    return exc
+
+
+def clean(exc: BaseException) -> None:
+    """Make every traceback in the exception chain the one the user should see."""
+    if _config.debug():
+        return
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        rebuilt = getattr(exc, "__autofuture_tb__", None)
+        tb = exc.__traceback__
+        if rebuilt is not None:
+            probe = tb
+            while probe is not None and probe is not rebuilt:
+                probe = probe.tb_next
+            tb = rebuilt if probe is not None or tb is None else tb
+        exc.__traceback__ = strip(tb)
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+
+
+def print_exception(exc: BaseException, hook=None) -> None:
+    """Print an uncaught error as Python does: through ``sys.excepthook`` (or ``hook``).
+
+    Before 3.12 only the interpreter's own printer (the default hook) adds
+    "Did you mean" to a NameError or AttributeError; the traceback module does
+    not.
+    """
+    clean(exc)
+    (hook or sys.excepthook)(type(exc), exc, exc.__traceback__)

@@ -1,0 +1,1 @@
+"""What runs on a worker: a message of tasks, their serialization, the process context."""
