@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import e2e
+import test_programs
 
 #: Programs of tests/programs/ that each cluster engine runs and compares with plain
 #: python: output and its order, task and workflow errors, exits, state, arrays.
@@ -43,7 +44,7 @@ def compare_with_plain(name: str, executor: str, plain_run, workers: int = 2) ->
     assert not plain.timed_out, plain.describe()
     fut = e2e.run_autofuture(path, executor, workers=workers, args=header.args, env=header.env,
                              timeout=max(header.timeout, DEADLINE))
-    e2e.assert_same(plain, fut)
+    e2e.assert_same(plain, fut, test_programs.whole_traceback(path))  # its known gaps too
     return fut
 
 
@@ -195,6 +196,12 @@ class Watched:
                 f"ended ({self.proc.returncode}) before {what}:\n{self.out}\n{self.err}"
             assert time.monotonic() < deadline, f"no {what} in {limit}s:\n{self.err}"
             time.sleep(0.05)
+
+    def wait_victim(self, mark: Path) -> int:
+        """Wait until VICTIM's victim runs and the workflow printed what comes before it
+        (it then waits for the victim); the victim's pid."""
+        return self.wait_for(lambda: self.out == "before 2\n" and victim_pids(mark),
+                             "a running victim after 'before 2'")[0]
 
     def wait_exit(self, limit: float) -> int | None:
         try:

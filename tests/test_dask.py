@@ -148,7 +148,7 @@ def test_the_cluster_listens_on_loopback_only_and_leaves_nothing(tmp_path):
     mark.mkdir()
     one = engines.Watched(script, "dask", args=[mark, 60], workers=WORKERS)
     try:
-        one.wait_for(lambda: engines.victim_pids(mark), "a running victim")
+        one.wait_victim(mark)
         members = engines.e2e.session_members(one.sid)
         ports = engines.listening(members)
         assert ports, "a Dask cluster listens somewhere"
@@ -176,7 +176,7 @@ def _victim_run(tmp_path, executor, opts=(), nap=60):
     mark.mkdir()
     one = engines.Watched(script, executor, args=[mark, nap], workers=WORKERS, opts=opts)
     try:
-        pid = one.wait_for(lambda: engines.victim_pids(mark), "a running victim")[0]
+        pid = one.wait_victim(mark)
         os.kill(pid, signal.SIGKILL)
         status = one.wait_exit(engines.DEADLINE)
     finally:
@@ -242,7 +242,7 @@ def test_sigterm_stops_a_cluster_of_its_own(tmp_path):
     mark.mkdir()
     one = engines.Watched(script, "dask", args=[mark, 60], workers=WORKERS)
     try:
-        one.wait_for(lambda: engines.victim_pids(mark), "a running victim")
+        one.wait_victim(mark)
         one.proc.send_signal(signal.SIGTERM)
         status = one.wait_exit(15)
     finally:
@@ -259,7 +259,7 @@ def test_sigkill_of_the_driver_leaves_no_worker(tmp_path):
     mark.mkdir()
     one = engines.Watched(script, "dask", args=[mark, 60], workers=WORKERS)
     try:
-        one.wait_for(lambda: engines.victim_pids(mark), "a running victim")
+        one.wait_victim(mark)
         os.kill(one.sid, signal.SIGKILL)
         one.wait_exit(10)
         left = engines.wait_gone(one.sid, 10)

@@ -109,7 +109,7 @@ def _victim(tmp_path, opts=(), kill=lambda pid: os.kill(pid, signal.SIGKILL)):
     mark.mkdir()
     one = engines.Watched(script, "parsl", args=[mark, 60], workers=WORKERS, opts=opts)
     try:
-        one.started = one.wait_for(lambda: engines.victim_pids(mark), "a running victim")[0]
+        one.started = one.wait_victim(mark)
         members = engines.e2e.session_members(one.sid)
         kill(one)
         one.status = one.wait_exit(engines.DEADLINE)
@@ -187,7 +187,7 @@ def test_sigkill_of_the_driver_leaves_no_process(tmp_path):
     mark.mkdir()
     one = engines.Watched(script, "parsl", args=[mark, 60], workers=WORKERS)
     try:
-        one.wait_for(lambda: engines.victim_pids(mark), "a running victim")
+        one.wait_victim(mark)
         os.kill(one.sid, signal.SIGKILL)
         one.wait_exit(10)
         left = engines.wait_gone(one.sid, 25)
