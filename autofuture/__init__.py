@@ -38,6 +38,21 @@ __all__ = [
 ]
 
 
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext autofuture``: the ``%%autofuture`` cell magic and ``%autofuture on|off``
+    (see docs/notebooks.md)."""
+    from .entrypoints.notebook import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """``%unload_ext autofuture``: the magics go, and so do the workers."""
+    from .entrypoints.notebook import unload
+
+    unload(ipython)
+
+
 def __getattr__(name):
     if name == "MarkedModuleImportedEarly":  # the hook's warning, for warnings filters
         from .language.hook import MarkedModuleImportedEarly

@@ -8,6 +8,7 @@ real executors, comparing whole tracebacks with the plain run's.
 from __future__ import annotations
 
 import errno
+import inspect
 import pickle
 import sys
 import threading
@@ -17,6 +18,7 @@ import pytest
 
 import autofuture
 from autofuture.worker import exceptions as _exceptions
+from autofuture.worker import frames as _frames
 from autofuture.worker import runner as _worker
 
 needs_groups = pytest.mark.skipif(sys.version_info < (3, 11), reason="exception groups: 3.11+")
@@ -292,3 +294,46 @@ def test_a_lock_attribute_travels_through_dill():
     back = travel(error)
     assert not hasattr(back, "__notes__")
     assert back.lock.acquire(blocking=False)
+
+
+def _fails_in_a_function(x, *rest, k=None, **options):
+    return [1 / x for x in (0,)] if k else 1 / 0
+
+
+@pytest.mark.parametrize("k", [None, True], ids=["function", "comprehension"])
+def test_a_function_s_frame_stands_in_as_that_function_declared_where_it_was(k):
+    """IPython shows "in f(x, *rest, k=None, **options)" and f's lines from its def (it
+    reads both from the frame's code); a comprehension's frame (before 3.12), whose
+    ``.0`` no def can declare, stands in as module-level code, as before."""
+    error = raised_from(lambda: _fails_in_a_function(0, k=k))
+    sent = pickle.loads(pickle.dumps(_frames.read(error)))  # the task's root frames
+    back = _frames.traceback_of(sent)
+    assert traceback.format_exception(ZeroDivisionError, error, back) == \
+        traceback.format_exception(error)
+    real, stand_in = last_frames(error.__traceback__, 2), last_frames(back, 2)
+    for (frame, _), (twin, twin_lasti) in zip(real, stand_in, strict=True):
+        assert twin_lasti >= 0  # a real instruction: IPython's executing loops on -1
+        function = frame.f_code.co_flags & inspect.CO_NEWLOCALS and \
+            frame.f_code.co_name.isidentifier()
+        assert bool(twin.f_code.co_flags & inspect.CO_NEWLOCALS) == bool(function)
+        if function:
+            assert twin.f_code.co_firstlineno == frame.f_code.co_firstlineno
+            assert inspect.getargs(twin.f_code) == inspect.getargs(frame.f_code)
+            assert twin.f_code.co_name == frame.f_code.co_name
+
+
+def raised_from(call) -> BaseException:
+    try:
+        call()
+    except BaseException as caught:  # noqa: BLE001
+        return caught
+    raise AssertionError("did not raise")
+
+
+def last_frames(tb, count: int) -> list:
+    """(frame, tb_lasti) of the innermost ``count`` entries of traceback ``tb``."""
+    entries = []
+    while tb is not None:
+        entries.append((tb.tb_frame, tb.tb_lasti))
+        tb = tb.tb_next
+    return entries[-count:]

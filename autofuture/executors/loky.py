@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 
-from .. import _config
 from ..worker import runner
 from .holding import UnixHolders
 from .pool import PoolAdapter
+from .spawning import sigint_deferred, start_resource_trackers_quietly
 
 
 class Loky(UnixHolders, PoolAdapter):
@@ -32,7 +31,9 @@ class Loky(UnixHolders, PoolAdapter):
     def _pool(self, workers: int):
         from loky import get_reusable_executor
 
-        _start_resource_tracker_quietly()
+        with sigint_deferred():
+            start_resource_trackers_quietly()
+        self.booting = True
         return get_reusable_executor(
             max_workers=workers, timeout=60, initializer=runner.init_worker,
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots},
@@ -40,10 +41,20 @@ class Loky(UnixHolders, PoolAdapter):
 
     def submit(self, message, labels=None):
         try:
-            return self.pool.submit(runner.run_batch, message, self.capture)
+            return self._submit(message)
         except _pool_broken():
             self.pool = self._pool(self.workers)  # a worker died: a fresh pool
+            return self._submit(message)
+
+    def _submit(self, message):
+        if not self.booting:
             return self.pool.submit(runner.run_batch, message, self.capture)
+        # The first message starts the workers, and loky's threads that start any later
+        # ones: all of them are born with SIGINT blocked (see spawning.sigint_deferred).
+        with sigint_deferred():
+            future = self.pool.submit(runner.run_batch, message, self.capture)
+        self.booting = False
+        return future
 
     def lost_tasks(self) -> set[int]:
         """Numbers of the tasks that were running in workers that have died."""
@@ -68,35 +79,6 @@ class Loky(UnixHolders, PoolAdapter):
         else:
             self.pool.shutdown(wait=True)
         shutil.rmtree(self.slots, ignore_errors=True)
-
-
-def _start_resource_tracker_quietly() -> None:
-    """Start loky's resource tracker with its standard error on /dev/null.
-
-    The tracker outlives the run to remove the pool's semaphores, and when a
-    worker was lost or the run was cut short it may find one still there and
-    warn of "leaked semlock objects" after the program's own last line. It
-    removes them all the same; the warning is loky's, with nothing for the
-    user to do. ``AUTOFUTURE_DEBUG=1`` leaves its standard error alone.
-    """
-    from loky.backend import resource_tracker
-
-    tracker = resource_tracker._resource_tracker
-    if _config.debug() or getattr(tracker, "_pid", None) is not None:
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)  # the tracker inherits the descriptor as it is now
-        tracker.ensure_running()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _pool_broken() -> tuple:

@@ -28,7 +28,8 @@ import time
 
 from ..worker import runner
 from .holding import MOVE_BYTES_PER_SECOND, pid_of
-from .loky import Loky, _pool_broken, _start_resource_tracker_quietly
+from .loky import Loky, _pool_broken
+from .spawning import sigint_deferred, start_resource_trackers_quietly
 
 #: A worker gets a second message while its first runs only when messages take less.
 PREFETCH_BELOW_SECONDS = 0.005
@@ -44,10 +45,13 @@ class LokyWorkers(Loky):
 
         self.slots = tempfile.mkdtemp(prefix="autofuture-")
         self.lost: set[int] = set()
-        _start_resource_tracker_quietly()
-        self.pools = [self._one() for _ in range(workers)]
-        for pool in self.pools:  # every worker starts now, side by side, not at its first task
-            pool.submit(os.getpid)
+        # Every worker starts now, side by side, not at its first task, and is born
+        # with SIGINT blocked until it ignores it (see spawning.sigint_deferred).
+        with sigint_deferred():
+            start_resource_trackers_quietly()
+            self.pools = [self._one() for _ in range(workers)]
+            for pool in self.pools:
+                pool.submit(os.getpid)
         self.load = [0] * workers
         self.queue: collections.deque = collections.deque()
         self.lock = threading.Lock()
@@ -140,8 +144,9 @@ class LokyWorkers(Loky):
             self.pools[index].shutdown(wait=False)
         except Exception:
             pass
-        self.pools[index] = self._one()
-        self.pools[index].submit(os.getpid)
+        with sigint_deferred():
+            self.pools[index] = self._one()
+            self.pools[index].submit(os.getpid)
         if index == 0:
             self.pool = self.pools[0]
 

@@ -1,7 +1,7 @@
 """Load-time pipeline: parse, check, rewrite, compile.
 
-Pure functions of the source text; the import hook and the command line are
-the only callers, and only they touch the file system.
+Pure functions of the source text; the import hook, the command line and the
+notebook magic are the only callers, and only they touch the file system.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ def problems(source: str | bytes, filename: str) -> list[Problem]:
     return check_module(parse(source, filename), filename)
 
 
-def transform(source: str | bytes, filename: str) -> ast.Module:
-    """The rewritten module; raises the first load-time error as a ``SyntaxError``."""
-    tree = parse(source, filename)
+def check(tree: ast.Module, source: str | bytes, filename: str) -> tuple:
+    """Raise the first load-time error of ``tree`` (parsed from ``source``) as a
+    ``SyntaxError``; warnings never stop a load. Returns the warnings to give
+    again when a task is first called, for ``rewrite_module``."""
     first_call = []
     for problem in check_module(tree, filename):
         if not problem.warning:
@@ -34,7 +35,13 @@ def transform(source: str | bytes, filename: str) -> ast.Module:
         if problem.scope is not None:  # given again when the task is first called
             first_call.append((problem.scope, problem.lineno,
                                f"{problem.message} [{problem.code}]"))
-    return rewrite_module(tree, filename, tuple(first_call))
+    return tuple(first_call)
+
+
+def transform(source: str | bytes, filename: str) -> ast.Module:
+    """The rewritten module; raises the first load-time error as a ``SyntaxError``."""
+    tree = parse(source, filename)
+    return rewrite_module(tree, filename, check(tree, source, filename))
 
 
 def source_to_code(source: str | bytes, filename: str) -> types.CodeType:

@@ -8,7 +8,9 @@ itself. Users never construct one.
 The protocol methods have one policy each, for futures that escape into
 ordinary (unrewritten) code, where Python itself asks for a value:
 
-- ``repr`` never blocks; ``hash`` and ``==`` are identity, as
+- ``repr`` never blocks, nor do IPython's ``_repr_pretty_`` and
+  ``_repr_html_``, which show the value once there is one (or the error);
+  ``hash`` and ``==`` are identity, as
   ``concurrent.futures`` needs them to be (sets of futures in ``wait``);
 - ``bool``, ``len``, ``iter``, ``str``, ``format``, numeric conversions,
   indexing, ``in`` and the arithmetic operators wait for the value and apply
@@ -23,6 +25,7 @@ ordinary (unrewritten) code, where Python itself asks for a value:
 from __future__ import annotations
 
 import concurrent.futures
+import html
 import math
 import operator
 import threading
@@ -32,6 +35,7 @@ from .held import Held
 
 _UNSET = object()
 _CONDITION_LOCK = threading.Lock()
+_HTML_DETAIL = 1000  # characters of a value's repr that _repr_html_ shows
 
 
 def _identity(value):
@@ -114,6 +118,41 @@ class Future(concurrent.futures.Future):
         else:
             state = "pending"
         return f"<autofuture.Future {state} {self._af_label}>".replace("  ", " ")
+
+    def _af_state(self) -> str:
+        if self._af_error is not None:
+            return "failed"
+        return "pending" if self._af_value is _UNSET else "finished"
+
+    def _af_error_text(self) -> str:
+        error = self._af_error
+        return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """IPython's text form: the state and the value (or error), without waiting."""
+        state = self._af_state()
+        head = f"<autofuture.Future {state} {self._af_label}".rstrip()
+        if state == "finished" and not cycle:
+            with printer.group(4, head + ": ", ">"):
+                printer.pretty(self._af_value)
+        elif state == "failed":
+            printer.text(f"{head}: {self._af_error_text()}>")
+        else:
+            printer.text(head + ">")
+
+    def _repr_html_(self) -> str:
+        """A notebook's rich form of the same, without waiting."""
+        state = self._af_state()
+        text = f"autofuture.Future <b>{state}</b> {html.escape(self._af_label)}"
+        if state == "finished":
+            detail = repr(self._af_value)
+        else:
+            detail = self._af_error_text() if state == "failed" else ""
+        if len(detail) > _HTML_DETAIL:
+            detail = detail[:_HTML_DETAIL] + "…"
+        if detail:
+            text += f": <code>{html.escape(detail)}</code>"
+        return f'<span class="autofuture-future autofuture-{state}">&lt;{text}&gt;</span>'
 
     def result(self, timeout=None):
         scheduler = _slot.scheduler

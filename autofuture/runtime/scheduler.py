@@ -396,15 +396,13 @@ class Scheduler(Sending):
                 self._dispatch(force=True)
             if self.in_flight == 0:
                 raise RuntimeError(_stuck_message(self.log))
-            try:
-                message = self.inbox.get_nowait()
-            except queue.Empty:
+            if inbox.empty():  # this thread alone takes from it: get() returns what is there
                 # Idle until a result comes: what the program printed goes out now, so
                 # that a kill meanwhile (a launcher ending every MPI rank when one dies,
-                # a SIGKILL) cannot lose output that came before it.
+                # a SIGKILL) cannot lose output that came before it. (Not in an
+                # ``except queue.Empty``: a Ctrl-C while waiting would carry it as context.)
                 outcomes.flush_output()
-                message = self.inbox.get()
-            self._receive(message)
+            self._receive(inbox.get())
 
     def wait_done(self, future: Future) -> None:
         self.drain(until=lambda: future._af_value is not _UNSET or future._af_error is not None)

@@ -57,6 +57,12 @@ def site_text(site) -> str:
 _basenames: dict[str, str] = {}
 
 
+def name_file(filename: str, name: str) -> None:
+    """Call sites in ``filename`` are labelled ``name``: a notebook cell's 'In[3]',
+    where its file is a temporary name the user never sees."""
+    _basenames[filename] = name
+
+
 _trampoline_codes: dict[tuple[str, int], types.CodeType] = {}
 _trampolines: set = set()
 # Compiled once and moved to each call site's file and line with
@@ -110,24 +116,57 @@ def build(site, remote_frames=(), local_tb=None) -> types.TracebackType | None:
     """
     entries = [(frame, lasti, lineno) for frame, lineno, lasti in reversed(site)]
     tail = strip(local_tb) if local_tb is not None else None
-    tail = frames.traceback_of(remote_frames, tail)
+    return _chain(entries, frames.traceback_of(remote_frames, tail))
+
+
+def _chain(entries, tail=None):
+    """A traceback of (frame, lasti, lineno) entries, outermost first, then ``tail``."""
     for frame, lasti, lineno in reversed(entries):
         tail = types.TracebackType(tail, frame, lasti, lineno)
     return tail
 
 
-def strip(tb):
-    """The same traceback without autofuture's own frames."""
+def strip(tb, pin=()):
+    """The same traceback without autofuture's own frames.
+
+    ``pin``: file names whose frames, where one has run on since its entry was
+    made (a call site's frame, which went on running ahead), are replaced by a
+    stand-in at the entry's line, for a renderer that reads a frame's current
+    line instead of the traceback's (IPython's, for a notebook cell, which has
+    no file it could read).
+    """
     kept = []
     while tb is not None:
-        code = tb.tb_frame.f_code
+        frame, lasti, lineno = tb.tb_frame, tb.tb_lasti, tb.tb_lineno
+        code = frame.f_code
         if not _internal(code.co_filename) and code not in _trampolines:
-            kept.append(tb)
+            if code.co_filename in pin and frame.f_lineno != lineno:
+                stand_in = frames.traceback_of([frames.entry(code, lineno)])
+                frame, lasti = stand_in.tb_frame, stand_in.tb_lasti
+            kept.append((frame, lasti, lineno))
         tb = tb.tb_next
-    tail = None
-    for entry in reversed(kept):
-        tail = types.TracebackType(tail, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
-    return tail
+    return _chain(kept)
+
+
+def _users_part(tb):
+    """A Ctrl-C's traceback without what autofuture was calling when it came (loky
+    starting its workers, a kernel's output stream being flushed): the user's code
+    goes on below our frames only through a runner (the program, a notebook cell)
+    or a trampoline (a local call)."""
+    kept = []
+    calling = False  # in frames that autofuture's own frames called
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code in _trampolines or id(code) in _runner_codes:
+            calling = False
+        elif _internal(code.co_filename):
+            calling = True
+        elif calling:
+            tb = tb.tb_next
+            continue
+        kept.append((tb.tb_frame, tb.tb_lasti, tb.tb_lineno))
+        tb = tb.tb_next
+    return _chain(kept)
 
 
 def mark(exc: BaseException, tb) -> BaseException:
@@ -140,8 +179,9 @@ def mark(exc: BaseException, tb) -> BaseException:
     return exc
 
 
-def clean(exc: BaseException) -> None:
-    """Make every traceback in the exception chain the one the user should see."""
+def clean(exc: BaseException, pin=()) -> None:
+    """Make every traceback in the exception chain the one the user should see
+    (``pin``: see ``strip``)."""
     if _config.debug():
         return
     seen = set()
@@ -154,7 +194,9 @@ def clean(exc: BaseException) -> None:
             while probe is not None and probe is not rebuilt:
                 probe = probe.tb_next
             tb = rebuilt if probe is not None or tb is None else tb
-        exc.__traceback__ = strip(tb)
+        if isinstance(exc, KeyboardInterrupt):
+            tb = _users_part(tb)
+        exc.__traceback__ = strip(tb, pin)
         exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
 
 

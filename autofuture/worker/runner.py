@@ -38,6 +38,8 @@ def init_worker() -> None:
     global _slots_dir, _own_process
     _own_process = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # born with it blocked (_executors._sigint_deferred)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _slots_dir = os.environ.get("AUTOFUTURE_SLOTS")
     store.set_directory(_slots_dir)
     # loky ends a worker whose memory grew by 300 MB since its first task, taking it for

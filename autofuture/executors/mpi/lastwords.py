@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 
+from ...worker import frames as _frames
 from ...worker import runner as _worker
 from ...worker import serialize
 from .world import (
@@ -185,7 +186,7 @@ def _progress():
             phase = "result"
         elif (in_task and not os.path.abspath(code.co_filename).startswith(package)
               and str(frame.f_globals.get("__name__")).partition(".")[0] not in _SERIALIZERS):
-            task_frames.append((code.co_filename, frame.f_lineno, code.co_name))
+            task_frames.append(_frames.entry(code, frame.f_lineno))
         frame = frame.f_back
     if results is None:
         return _serving.ident, None, [], [], [], phase

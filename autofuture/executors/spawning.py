@@ -1,0 +1,95 @@
+"""Starting loky's worker processes quietly, and immune to Ctrl-C while they boot.
+
+Shared by the loky adapters: a worker that takes Ctrl-C before it ignores it
+dies printing loky's imports where the user's output goes (a notebook's stop
+button signals the whole process group), and the resource trackers' warnings
+about semaphores they clean up anyway have nothing for the user to do.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+from .. import _config
+
+
+class sigint_deferred:
+    """No SIGINT for a while: what this thread starts is born immune to it, and a
+    Ctrl-C that comes meanwhile is raised when the block ends.
+
+    A worker process takes Ctrl-C (a notebook's stop button signals the
+    kernel's whole process group) as it boots, before ``worker.runner.init_worker``
+    ignores it, and dies printing a traceback of loky's imports where the
+    user's output goes. Processes and threads started with SIGINT blocked are
+    immune until they ignore it. In the main thread, Python's own handler is
+    set aside too, so that the KeyboardInterrupt is raised here, after the
+    block (a frame of ours, left out of tracebacks), not deep inside loky.
+    """
+
+    def __enter__(self) -> None:
+        self.handler = self.mask = None
+        self.caught: list[tuple] = []
+        if not hasattr(signal, "pthread_sigmask"):
+            return
+        if threading.current_thread() is threading.main_thread():
+            handler = signal.getsignal(signal.SIGINT)
+            if callable(handler):
+                self.handler = handler
+                signal.signal(signal.SIGINT, lambda *received: self.caught.append(received))
+        self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def __exit__(self, *exc_info) -> None:
+        if self.mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)
+        if self.handler is not None:
+            signal.signal(signal.SIGINT, self.handler)
+            if self.caught:
+                self.handler(*self.caught[0])
+
+
+def start_resource_trackers_quietly() -> None:
+    """Start loky's resource tracker, and the standard library's that loky's
+    spawning of a worker starts too, with their standard error on /dev/null.
+
+    A tracker outlives the run to remove the pool's semaphores, and when a
+    worker was lost or the run was cut short it may find one still there and
+    warn of "leaked semlock objects" after the program's own last line. It
+    removes them all the same; the warning is loky's, with nothing for the
+    user to do. ``AUTOFUTURE_DEBUG=1`` leaves their standard error alone.
+
+    Started here, before any worker, the standard library's tracker is not
+    started while the workers are spawned, where Python 3.11's
+    ``multiprocessing`` unblocks SIGINT on its way out (see ``sigint_deferred``).
+    """
+    from multiprocessing import resource_tracker as stdlib_tracker
+
+    from loky.backend import resource_tracker
+
+    trackers = [tracker for tracker in (resource_tracker._resource_tracker,
+                                        stdlib_tracker._resource_tracker)
+                if getattr(tracker, "_pid", None) is None]
+    if not trackers:
+        return
+    saved = None
+    if not _config.debug():
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):
+            pass
+    if saved is None:
+        for tracker in trackers:
+            tracker.ensure_running()
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)  # the trackers inherit the descriptor as it is now
+        for tracker in trackers:
+            tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
