@@ -155,7 +155,7 @@ def test_the_cluster_listens_on_loopback_only_and_leaves_nothing(tmp_path):
         elsewhere = {pid: [a for a in found if not engines.loopback(a)]
                      for pid, found in ports.items()}
         assert not any(elsewhere.values()), f"listening beyond 127.0.0.1: {elsewhere}"
-        one.proc.send_signal(signal.SIGINT)
+        os.killpg(one.sid, signal.SIGINT)  # as a terminal does: the workers get it too
         status = one.wait_exit(15)
         assert status == 130, f"status {status} after Ctrl-C:\n{one.err}"
     finally:

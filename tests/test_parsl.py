@@ -166,7 +166,7 @@ def test_ctrl_c_stops_the_htex_and_leaves_nothing(tmp_path):
         elsewhere = {pid: [a for a in found if not engines.loopback(a)]
                      for pid, found in ports.items()}
         assert not any(elsewhere.values()), f"listening beyond 127.0.0.1: {elsewhere}"
-        one.proc.send_signal(signal.SIGINT)
+        os.killpg(one.sid, signal.SIGINT)  # as a terminal does: the interchange gets it too
 
     _, one = _victim(tmp_path, kill=interrupt)
     assert one.status == 130, f"status {one.status}:\n{one.err}"

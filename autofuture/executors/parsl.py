@@ -40,6 +40,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 
 from .. import _config
@@ -58,8 +59,16 @@ LABEL = "autofuture"
 HEARTBEAT_PERIOD = 2
 HEARTBEAT_THRESHOLD = 10
 
+#: How long the end of a run waits for Parsl's cleanup (blocks cancelled, interchange
+#: stopped) before it kills the interchange and goes.
+CLEANUP_SECONDS = 20
+
 #: How often ``workers`` asks the interchanges how many workers are connected.
 WORKERS_REFRESH_SECONDS = 2.0
+
+
+#: How autofuture starts an HTEX interchange (see parsl_interchange).
+INTERCHANGE_COMMAND = [sys.executable, "-m", "autofuture.executors.parsl_interchange"]
 
 
 def is_parsl(name: str) -> bool:
@@ -139,6 +148,7 @@ class ParslExecutor:
             config = _user_config(name)
             self._workers, self._workers_at = max(1, _expected_workers(config)), 0.0
         _no_thread_pools(name, config)
+        _our_interchange(config)
         if not config.initialize_logging and not _config.debug():
             logging.getLogger("parsl").addHandler(logging.NullHandler())
             logging.getLogger("parsl").propagate = False
@@ -198,9 +208,17 @@ class ParslExecutor:
         self._closed = cancel
         self._find_groups()
         try:
-            self.dfk.cleanup()
-        except Exception:  # noqa: BLE001 - going away anyway
-            pass
+            # Parsl waits for its interchange's answers without a time limit: one that
+            # died would hold the run's end forever.
+            cleanup = threading.Thread(target=_quietly, args=(self.dfk.cleanup,), daemon=True,
+                                       name="autofuture-parsl-cleanup")
+            cleanup.start()
+            cleanup.join(CLEANUP_SECONDS)
+            if cleanup.is_alive():
+                for executor in self.dfk.executors.values():
+                    process = getattr(executor, "interchange_proc", None)
+                    if process is not None:
+                        _quietly(process.kill)
         finally:
             # The local block's process group: Parsl cancels a live block, but not the
             # workers a killed manager left behind.
@@ -213,6 +231,13 @@ class ParslExecutor:
                 self.slots.remove()
             if self.run_dir is not None:
                 shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def _quietly(call) -> None:
+    try:
+        call()
+    except Exception:  # noqa: BLE001 - the run is ending anyway
+        pass
 
 
 def _lost_error(exc: BaseException) -> BaseException:
@@ -264,7 +289,7 @@ def _local_config(workers: int, run_dir: str):
         heartbeat_period=HEARTBEAT_PERIOD, heartbeat_threshold=HEARTBEAT_THRESHOLD,
         poll_period=1,
         launch_cmd=_launch_command(DEFAULT_LAUNCH_CMD),
-        interchange_launch_cmd=[sys.executable, "-m", "autofuture.executors.parsl_interchange"],
+        interchange_launch_cmd=INTERCHANGE_COMMAND,
         provider=LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1),
         # A block whose manager was killed is replaced (the strategy keeps min_blocks),
         # rather than every task failing with it.
@@ -291,6 +316,19 @@ def _user_config(name: str):
             f"--executor {name}: {source} must define config, a parsl.config.Config "
             f"(it defines {found} under that name)")
     return config
+
+
+def _our_interchange(config) -> None:
+    """HTEX interchanges started through ``parsl_interchange``: immune to a terminal's
+    Ctrl-C (the workflow stops them) and gone when the workflow dies. A config that
+    names its own interchange command keeps it."""
+    from parsl.executors import HighThroughputExecutor
+    from parsl.executors.high_throughput.executor import DEFAULT_INTERCHANGE_LAUNCH_CMD
+
+    for executor in config.executors:
+        if isinstance(executor, HighThroughputExecutor) \
+                and list(executor.interchange_launch_cmd) == DEFAULT_INTERCHANGE_LAUNCH_CMD:
+            executor.interchange_launch_cmd = INTERCHANGE_COMMAND
 
 
 def _expected_workers(config) -> int:
