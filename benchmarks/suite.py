@@ -28,6 +28,14 @@ with the bytes rank 0 received, counted from the run's ``--trace``),
 ``scale`` (10,000 and 100,000 no-op tasks: driver time and peak-RSS growth
 per task, one fresh process per repetition).
 
+On the cluster engines (issue 15), ``noop`` and ``dag`` also run as
+``python -m autofuture -n 2 --executor dask`` (its own 2-worker TLS
+``LocalCluster``) against ``client.submit`` and ``dask.delayed`` on a
+2-worker ``LocalCluster``, and as ``--executor parsl`` (its own 2-worker
+HTEX) against Parsl's ``python_app`` on a 2-worker HTEX: runners
+``autofuture-dask`` and ``autofuture-parsl``, peers ``dask-submit``,
+``dask-distributed`` and ``parsl``.
+
 The table gives, per runner, the median, the min-max and the number of
 repetitions, and a ratio in the direction of issue 5's target for that
 benchmark, with the target and whether it is met. The same figures, every
@@ -70,6 +78,9 @@ PEERS = CASES / "peers.py"
 
 LABELS = {
     "autofuture": f"autofuture -n {WORKERS}",
+    "autofuture-dask": f"autofuture -n {WORKERS} on dask",
+    "autofuture-parsl": f"autofuture -n {WORKERS} on parsl",
+    "dask-submit": "dask client.submit, LocalCluster",
     "loky": "loky submit",
     "ppe": "ProcessPoolExecutor",
     "dask-processes": "dask delayed, processes",
@@ -80,6 +91,11 @@ LABELS = {
 }
 SUBMIT_PEERS = ["loky", "ppe"]
 ALL_PEERS = ["loky", "ppe", "dask-processes", "dask-distributed", "parsl"]
+#: autofuture on a cluster engine, each run on the benchmarks below against that
+#: engine's own way of submitting (issue 15).
+ENGINE_RUNNERS = {"autofuture-dask": ("dask", ["dask-submit", "dask-distributed"]),
+                  "autofuture-parsl": ("parsl", ["parsl"])}
+ENGINE_CASES = ("noop", "dag")
 
 
 # --- what each mode runs ---------------------------------------------------------------
@@ -181,9 +197,10 @@ def run_process(command: list[str], timeout: float) -> Outcome:
     return Outcome(records, error, time.perf_counter() - start)
 
 
-def autofuture_command(script: str, *args: object) -> list[str]:
-    return [sys.executable, "-m", "autofuture", "-n", str(WORKERS), str(CASES / script),
-            *map(str, args)]
+def autofuture_command(script: str, *args: object, executor: str | None = None) -> list[str]:
+    chosen = ["--executor", executor] if executor else []
+    return [sys.executable, "-m", "autofuture", "-n", str(WORKERS), *chosen,
+            str(CASES / script), *map(str, args)]
 
 
 def peers_command(runner: str, plan: list[dict]) -> list[str]:
@@ -225,7 +242,8 @@ def build_plan(selected: list[str], runners: list[str], s: Settings, cpu: tuple[
     common = {"repeat": s.repeat, "min_repeat": s.min_repeat, "budget": s.budget}
     iterations, checksum = cpu
     af: dict[str, list[list[str]]] = {}
-    peer: dict[str, list[dict]] = {r: [] for r in runners if r != "autofuture"}
+    peer: dict[str, list[dict]] = {r: [] for r in runners
+                                   if r not in ("autofuture", "dask-submit", *ENGINE_RUNNERS)}
     python: list[list[str]] = []
     if "noop" in selected:
         af["noop"] = [autofuture_command("af_noop.py", NOOP_TASKS, s.repeat, 200)]
@@ -269,6 +287,29 @@ def build_plan(selected: list[str], runners: list[str], s: Settings, cpu: tuple[
                        str(s.repeat)])
     return af, {r: p for r, p in peer.items() if p}, python
 
+
+def engine_plan(selected: list[str], runners: list[str], s: Settings):
+    """autofuture on the cluster engines: {runner: {case: [command]}}, and the plans of the
+    engine-only peer (dask-submit), which the main plan does not run."""
+    af: dict[str, dict[str, list[list[str]]]] = {}
+    peer: dict[str, list[dict]] = {}
+    common = {"repeat": s.repeat, "min_repeat": s.min_repeat, "budget": s.budget}
+    for runner, (executor, peers) in ENGINE_RUNNERS.items():
+        for case in ENGINE_CASES:
+            if case not in selected:
+                continue
+            if runner in runners:
+                args = ((NOOP_TASKS, s.repeat, 200) if case == "noop"
+                        else (DAG_LEAVES, s.repeat))
+                af.setdefault(runner, {})[case] = [
+                    autofuture_command(f"af_{case}.py", *args, executor=executor)]
+            for r in peers:
+                if r == "dask-submit" and r in runners:
+                    plan = ({"case": "noop", "tasks": NOOP_TASKS, "warmup": 200, **common}
+                            if case == "noop" else {"case": "dag", "leaves": DAG_LEAVES,
+                                                    **common})
+                    peer.setdefault(r, []).append(plan)
+    return af, peer
 
 def program_commands(index: int) -> list[tuple[str, list[str]]]:
     """Issue 19's program under plain python and under autofuture -n 2, turn about."""
@@ -328,6 +369,8 @@ def run_all(selected: list[str], runners: list[str], s: Settings, cpu: tuple[int
     Returns records[case][runner] (a list of BENCH records) and errors[case][runner].
     """
     af, peer_plans, python = build_plan(selected, runners, s, cpu)
+    engine_af, engine_peers = engine_plan(selected, runners, s)
+    peer_plans.update(engine_peers)
     records: dict[str, dict[str, list[dict]]] = {}
     errors: dict[str, dict[str, str]] = {}
     walls: dict[str, list[float]] = {}
@@ -340,10 +383,15 @@ def run_all(selected: list[str], runners: list[str], s: Settings, cpu: tuple[int
             for case in cases:
                 errors.setdefault(case, {})[runner] = outcome.error
 
-    order = ["autofuture", *peer_plans, "python"]
+    order = ["autofuture", *engine_af, *peer_plans, "python"]
     for index in range(s.rounds):
         for runner in (order if index % 2 == 0 else order[::-1]):
-            if runner == "autofuture" and "autofuture" in runners:
+            if runner in engine_af:
+                for case, commands in engine_af[runner].items():
+                    for command in commands:
+                        print(f"  round {index + 1}: {runner} {case}", file=sys.stderr)
+                        note(runner, run_process(command, s.timeout), [case])
+            elif runner == "autofuture" and "autofuture" in runners:
                 for case, commands in af.items():
                     for command in commands:
                         print(f"  round {index + 1}: autofuture {case}", file=sys.stderr)
@@ -553,6 +601,49 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
         blocks.append(("scale: driver peak-RSS growth per task",
                        "(ru_maxrss after the tasks - after the warm-up) / tasks; target on "
                        "the value", mem_rows))
+    # The cluster engines' rows (issue 15) are blocks of their own, after the others.
+    return blocks + engine_rows(records, errors, runners, skip)
+
+
+def engine_rows(records, errors, runners, skip) -> list:
+    """autofuture on Dask and on Parsl against the engine's own submission (issue 15's
+    targets: at least 5x its no-op throughput, at least 2x faster on the DAG)."""
+
+    def rows_for(case: str, names: list[str], unit: str, value) -> list[Row]:
+        rows = []
+        for r in names:
+            row = Row(r, LABELS[r], unit)
+            row.samples = [value(rec) for rec in records.get(case, {}).get(r, [])]
+            if not row.samples:
+                row.skipped = skip.get(r) or errors.get(case, {}).get(r) or "not run"
+            rows.append(row)
+        return rows
+
+    blocks = []
+    for runner, (engine, peers) in ENGINE_RUNNERS.items():
+        if runner not in runners and runner not in skip:
+            continue
+        names = [runner] + [p for p in peers if p in runners or p in skip]
+        if "noop" in records or "noop" in errors:
+            rows = rows_for("noop", names, "tasks/s", lambda r: r["tasks"] / r["seconds"])
+            a = median(rows[0].samples) if rows[0].samples else None
+            for row in rows[1:]:
+                if a and row.samples:
+                    row.ratio = a / median(row.samples)
+                row.target = Target(">=", 5.0)
+            blocks.append((f"on {engine}: no-op throughput, {NOOP_TASKS:,} tasks",
+                           f"ratio = autofuture's throughput on {engine} / the runner's, on "
+                           "the same kind of 2-worker cluster", rows))
+        if "dag" in records or "dag" in errors:
+            rows = rows_for("dag", names, "ms", lambda r: r["seconds"] * 1e3)
+            a = median(rows[0].samples) if rows[0].samples else None
+            for row in rows[1:]:
+                if a and row.samples:
+                    row.ratio = median(row.samples) / a
+                row.target = Target(">=", 2.0)
+            blocks.append((f"on {engine}: DAG, {DAG_LEAVES:,} leaves + binary-tree sum",
+                           f"ratio = the runner's time / autofuture's on {engine} (above 1: "
+                           "autofuture ahead)", rows))
     return blocks
 
 
@@ -621,7 +712,9 @@ def versions() -> dict[str, str | None]:
 
 def missing_peers(runners: list[str]) -> dict[str, str]:
     """Runners whose package is not installed, with the reason shown in the table."""
-    needs = {"dask-processes": "dask", "dask-distributed": "distributed", "parsl": "parsl"}
+    needs = {"dask-processes": "dask", "dask-distributed": "distributed", "parsl": "parsl",
+             "dask-submit": "distributed", "autofuture-dask": "distributed",
+             "autofuture-parsl": "parsl"}
     skip = {}
     for r, module in needs.items():
         if r in runners and importlib.util.find_spec(module) is None:
@@ -771,7 +864,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only",
                         default="noop,latency,dag,cpu,arrays,fanout,program,mpi,driver,scale",
                         help="comma-separated benchmarks (default: all)")
-    parser.add_argument("--runners", default=",".join(["autofuture", *ALL_PEERS]),
+    parser.add_argument("--runners", default=",".join(["autofuture", *ALL_PEERS,
+                                                       *ENGINE_RUNNERS, "dask-submit"]),
                         help="comma-separated runners (default: autofuture and all peers)")
     parser.add_argument("--json", help=f"result file (default benchmarks/results/{NAME}.json)")
     parser.add_argument("--profile", metavar="CASE",

@@ -65,7 +65,8 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--workers", type=_positive, default=None,
                         help="number of workers (default: all cores)")
     parser.add_argument("--executor", default=None,
-                        metavar="{loky,mpi,thread,serial,MODULE:FACTORY}",
+                        metavar="{loky,mpi,thread,serial,dask,dask://HOST:PORT,parsl,"
+                                "parsl:CONFIG,MODULE:FACTORY}",
                         help="what runs the tasks (default: loky; mpi under mpiexec)")
     parser.add_argument("--keep-going", action="store_true",
                         help="finish all work that does not depend on a failure")

@@ -21,6 +21,7 @@ from .._errors import Terminated
 from ..observe import runlog
 from ..runtime import abi, tracebacks
 from ..runtime import scheduler as _scheduler
+from . import spawn
 
 
 def run(path: str, script_args: list[str], options, module_spec=None) -> int:
@@ -44,6 +45,7 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
         module.__package__ = module_spec.parent
     saved_main, saved_argv = sys.modules.get("__main__"), sys.argv
     sys.modules["__main__"] = module
+    spawn.protect(module)  # a spawned child (a nanny, a spawn pool) must not run it again
     sys.argv = [path, *script_args]
     if module_spec is None:
         sys.path[0] = os.path.dirname(os.path.abspath(path))

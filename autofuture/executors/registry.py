@@ -11,14 +11,23 @@ from .pool import ExecutorError, default_workers
 from .serial import Serial
 from .thread import Thread
 
+CHOICES = ("loky, thread, serial, mpi, dask, dask://HOST:PORT, parsl, parsl:CONFIG, "
+           "or MODULE:FACTORY")
+
 
 def check_name(name: str) -> str | None:
     """Why ``--executor name`` cannot work, checked before the program starts; else None."""
     if name in ("loky", "thread", "serial", "mpi"):
         return None
+    # These import their engine only when it starts.
+    from . import dask, parsl
+
+    if dask.is_dask(name):
+        return dask.check(name)
+    if parsl.is_parsl(name):
+        return parsl.check(name)
     if ":" not in name:
-        return (f"argument --executor: unknown executor {name!r}: choose loky, thread, "
-                "serial, mpi, or MODULE:FACTORY")
+        return f"argument --executor: unknown executor {name!r}: choose {CHOICES}"
     module_name, _, attr = name.partition(":")
     try:
         target = importlib.import_module(module_name)
@@ -34,6 +43,8 @@ def check_name(name: str) -> str | None:
 
 def create(name: str, workers: int | None, live_output: bool = False):
     """The adapter for ``--executor name``; ``live_output`` lets task prints through."""
+    from . import dask, parsl
+
     workers = workers or default_workers()
     if name == "serial":
         return Serial()
@@ -45,12 +56,14 @@ def create(name: str, workers: int | None, live_output: bool = False):
         from .mpi import driver
 
         executor = driver.create(workers)
+    elif dask.is_dask(name):
+        executor = dask.DaskExecutor(name, workers)
+    elif parsl.is_parsl(name):
+        executor = parsl.ParslExecutor(name, workers)
     elif ":" in name:
         executor = Foreign(name, workers)
     else:
-        raise ExecutorError(
-            f"unknown executor {name!r}: choose loky, mpi, thread, serial, or MODULE:FACTORY"
-        )
-    if live_output:
+        raise ExecutorError(f"unknown executor {name!r}: choose {CHOICES}")
+    if live_output and getattr(executor, "live_output", True):
         executor.capture = "none"
     return executor

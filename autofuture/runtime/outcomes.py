@@ -72,7 +72,11 @@ def serialization_error(entry: Entry, exc: Exception) -> SerializationError:
 
 def how_lost(exc: BaseException) -> str:
     codes = re.search(r"exit codes of the workers are \{(.*?)\}", str(exc))
-    return f"exit code {codes.group(1)}" if codes else f"{type(exc).__name__}: {exc}"
+    if codes:
+        return f"exit code {codes.group(1)}"
+    if isinstance(exc, WorkerLostError):  # an executor's own account (Dask, Parsl, MPI)
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def lost(entry: Entry, how: str) -> WorkerLostError:

@@ -91,6 +91,7 @@ class Scheduler(Sending):
         self.executor = None
         self.in_flight = 0
         self.mean_task_seconds = None
+        self.message_seconds = 0.02  # the executor's (sending.MESSAGE_SECONDS), once open
         self.touched: dict[int, int] = {}
         self.context = _context.Stamp()
         self.functions = _payloads.FunctionPayloads()

@@ -20,6 +20,10 @@ from .locality import Locality
 #: While workers are busy, ready tasks wait this long for a fuller batch.
 HOLD_SECONDS = 0.002
 
+#: Work per message (a batch of tasks) once task durations are known; an executor
+#: may ask for more (``message_seconds``).
+MESSAGE_SECONDS = 0.02
+
 #: How often a task may be run again because another task's worker died.
 MAX_FREE_RESENDS = 3
 
@@ -37,6 +41,7 @@ class Sending(Locality):
             raise registry.ExecutorError(
                 f"--executor {self.options.executor}: could not start it: "
                 f"{type(exc).__name__}: {exc}") from exc
+        self.message_seconds = getattr(self.executor, "message_seconds", MESSAGE_SECONDS)
         self._start_holding()
 
     def _dispatch(self, force: bool = False) -> None:
@@ -68,11 +73,16 @@ class Sending(Locality):
             self.ready_since = time.monotonic()
 
     def _batch_target(self) -> int:
-        """About 20 ms of work per message once task durations are known; else one."""
+        """About 20 ms of work per message once task durations are known; else one.
+
+        An executor whose messages cost more (a Dask or Parsl round trip is
+        milliseconds) asks for more work per message with ``message_seconds``.
+        """
         mean = self.mean_task_seconds
-        if mean is None or mean > 0.01:
+        seconds = self.message_seconds
+        if mean is None or mean > seconds / 2:
             return 1
-        return 512 if mean <= 0.02 / 512 else int(0.02 / mean)
+        return 512 if mean <= seconds / 512 else int(seconds / mean)
 
     def _send(self, batch: list) -> None:
         """Serialize a batch (as of now, which is each task's program position) and send it."""

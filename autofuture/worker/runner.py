@@ -57,6 +57,18 @@ def init_worker() -> None:
 exit_now = os._exit
 
 
+_watching_parent = False
+
+
+def exit_with_parent() -> None:
+    """From now on, this process exits within a second of its parent's death (once)."""
+    global _watching_parent
+    if not _watching_parent:
+        _watching_parent = True
+        threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                         name="autofuture-orphan-watch").start()
+
+
 def _exit_with_parent(parent: int) -> None:
     """A worker whose workflow died (even by SIGKILL) exits within a second, mid-task.
 
@@ -258,13 +270,15 @@ def _mark_running(number: int) -> None:
 
 
 _process = ""
+#: 'host ' in a worker of another engine (Dask, Parsl), whose workers may be on other hosts.
+_host = ""
 
 
 def _process_name() -> str:
     """'pid 1234', made once per process (a system call and a string per message otherwise)."""
     global _process
     if not _process:
-        _process = f"pid {os.getpid()}"
+        _process = f"{_host}pid {os.getpid()}"
     return _process
 
 
@@ -297,7 +311,7 @@ def _function(entry) -> tuple:
     return loaded
 
 
-def run_batch(message, capture: str = "process") -> list[tuple]:
+def run_batch(message, capture: str = "process", worker: str | None = None) -> list[tuple]:
     """Run one message of tasks in order; ``capture`` is 'process', 'thread' or 'none'.
 
     ``message`` is (context stamp, function payloads, tasks[, hold]): the workflow's
@@ -306,13 +320,16 @@ def run_batch(message, capture: str = "process") -> list[tuple]:
     index, task number, (serialized (args, kwargs), out-of-band buffers)). A
     result's value is likewise (payload, buffers), or a note that it stays here
     (``worker.store``) when ``hold`` is (run, where inputs are, threshold).
+    ``worker`` names this worker in the results (default: the process, or the
+    thread when capture is 'thread').
     """
     context, function_payloads, tasks = message[:3]
     hold = message[3] if len(message) > 3 else None
     store.begin(hold)
     threshold = hold[2] if hold is not None else 0
     _context.apply(context)
-    worker = threading.current_thread().name if capture == "thread" else _process_name()
+    if worker is None:
+        worker = threading.current_thread().name if capture == "thread" else _process_name()
     slots = capture == "process"
     functions: dict[int, tuple] = {}
     results = []
@@ -334,3 +351,77 @@ def run_batch(message, capture: str = "process") -> list[tuple]:
     if slots:
         _mark_running(0)
     return results
+
+
+# -- workers of other engines -------------------------------------------------------------
+
+#: Environment variables an engine gives each of its worker processes: a task sees the
+#: workflow's environment, but these stay the worker's own (like an MPI rank's, see
+#: executors/mpi), with those that describe one process of a batch job or one device.
+_ENGINE_PREFIXES = ("DASK_", "PARSL_", "OMP_", "MKL_", "OPENBLAS_", "MALLOC_")
+_ENGINE_JOB_PREFIXES = ("PMI_", "PMIX_", "OMPI_", "HYDRA_", "SLURM_PROCID", "SLURM_LOCALID",
+                        "SLURM_NODEID", "SLURM_TASK_PID", "SLURMD_NODENAME")
+_ENGINE_NAMES = frozenset({"HOSTNAME", "CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
+                           "HIP_VISIBLE_DEVICES", "ZE_AFFINITY_MASK"})
+_hosted_threads = 0
+
+
+def _engine_variable(name: str) -> bool:
+    return (name.startswith(_ENGINE_PREFIXES) or name.startswith(_ENGINE_JOB_PREFIXES)
+            or name in _ENGINE_NAMES)
+
+
+def run_hosted(message, capture: str = "process", slots: str | None = None,
+               threads: int = 1) -> list[tuple]:
+    """``run_batch`` in a worker process of another engine (a Dask worker, a Parsl worker).
+
+    The first call names the process by host and pid (what ``--trace`` shows),
+    keeps the engine's own variables in the environment that tasks get from
+    the workflow, and notes running tasks in ``slots`` when the workflow gives
+    it (a private directory on its own host, for a cluster it started; see
+    ``executors.slots``). ``threads``: how many tasks the engine runs at once
+    in this process; with more than one, output is captured per thread and
+    the context is applied per message only, since tasks share the process.
+    """
+    global _host, _process, _slots_dir, _own_process, _hosted_threads
+    if not _hosted_threads:
+        import socket
+
+        _host, _process = f"{socket.gethostname()} ", ""
+        _slots_dir = slots
+        _own_process = threads == 1
+        if threads > 1:
+            capture_thread_output()
+        _context.keep_own({k: v for k, v in os.environ.items() if _engine_variable(k)},
+                          _engine_variable)
+        _hosted_threads = threads
+    context, function_payloads, tasks = message[:3]
+    message = (context, function_payloads, [(index, number, _writable(payload))
+                                            for index, number, payload in tasks],
+               *message[3:])
+    if capture == "process" and _hosted_threads > 1:
+        results = run_batch(message, "thread",
+                            worker=f"{_process_name()} {threading.current_thread().name}")
+    else:
+        results = run_batch(message, capture)
+    # Results travel in band, in bytearrays: whatever protocol the engine pickles with,
+    # and the workflow gets arrays it may write to.
+    return [(ok, in_band(payload), output, timing) if ok else (ok, payload, output, timing)
+            for ok, payload, output, timing in results]
+
+
+def in_band(payload):
+    """A payload whose out-of-band buffers are bytearrays (copies), picklable in band."""
+    data, rest = payload
+    if data is None or not rest:
+        return payload
+    return data, [bytearray(buffer) for buffer in rest]
+
+
+def _writable(payload):
+    """An engine may hand over received buffers read-only; arrays made on them would be."""
+    data, rest = payload
+    if data is None or not rest:
+        return payload
+    return data, [buffer if not memoryview(buffer).readonly else bytearray(buffer)
+                  for buffer in rest]

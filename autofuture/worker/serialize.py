@@ -10,6 +10,8 @@ oddities). A one-byte tag says which one wrote the payload.
 from __future__ import annotations
 
 import collections
+import collections.abc
+import copyreg
 import io
 import pickle
 import types
@@ -53,6 +55,28 @@ def _code_with_filename(rebuild, args, filename):
     return rebuild(*args).replace(co_filename=filename)
 
 
+class _CopyregWithoutTblib(collections.abc.Mapping):
+    """``copyreg.dispatch_table`` as it is now, less tblib's reducers for exceptions.
+
+    Dask installs tblib's for every exception class in its processes (a worker,
+    a workflow with a client); it rebuilds ``SystemExit`` without its ``code``
+    (``sys.exit(4)`` in a task would exit 0). Exceptions travel as plain pickle
+    makes them, as they do on every other executor.
+    """
+
+    def __getitem__(self, cls):
+        reducer = copyreg.dispatch_table[cls]
+        if getattr(reducer, "__module__", "").startswith("tblib"):
+            raise KeyError(cls)
+        return reducer
+
+    def __iter__(self):
+        return iter(copyreg.dispatch_table)
+
+    def __len__(self):
+        return len(copyreg.dispatch_table)
+
+
 def _pickler_class():
     global _pickler
     if _pickler is None:
@@ -64,8 +88,10 @@ def _pickler_class():
             return _code_with_filename, (rebuild, args, code.co_filename)
 
         class Pickler(cloudpickle.Pickler):
-            dispatch_table = collections.ChainMap({types.CodeType: reduce_code},
-                                                  cloudpickle.Pickler.dispatch_table)
+            dispatch_table = collections.ChainMap(
+                {types.CodeType: reduce_code},
+                *(_CopyregWithoutTblib() if table is copyreg.dispatch_table else table
+                  for table in cloudpickle.Pickler.dispatch_table.maps))
 
         _pickler = Pickler
     while _by_value_pending:

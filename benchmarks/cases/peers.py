@@ -13,6 +13,8 @@ RUNNER is one of
 * ``dask-distributed``  -- ``dask.delayed`` graphs computed on a
                            ``distributed.LocalCluster(n_workers=2,
                            threads_per_worker=1, processes=True)``;
+* ``dask-submit``       -- ``client.submit`` per task (futures as the arguments
+                           of dependent tasks) on the same kind of ``LocalCluster``;
 * ``parsl``             -- ``@python_app`` on a local ``HighThroughputExecutor``
                            with 2 workers.
 
@@ -412,6 +414,56 @@ class DaskRunner:
             self.pool.shutdown(wait=True)
 
 
+class DaskSubmitRunner(DaskRunner):
+    """``client.submit`` per task, ``client.gather`` for the results; a tree of futures."""
+
+    def __init__(self) -> None:
+        super().__init__(distributed=True)
+
+    def noop(self, tasks: int, repeat: int, warmup: int, **opts: float) -> None:
+        client = self.client
+        warm = client.gather([client.submit(noop, i, pure=False) for i in range(warmup)])
+        if sum(warm) != warmup * (warmup - 1) // 2:
+            raise SystemExit("the warm-up batch returned wrong results")
+        for _ in repetitions(repeat, **opts):
+            start = time.perf_counter()
+            futures = [client.submit(noop, i, pure=False) for i in range(tasks)]
+            total = sum(client.gather(futures))
+            elapsed = time.perf_counter() - start
+            if total != tasks * (tasks - 1) // 2:
+                raise SystemExit("the timed batch returned wrong results")
+            report("noop", tasks=tasks, seconds=elapsed)
+
+    def latency(self, round_trips: int, repeat: int, warmup: int, **opts: float) -> None:
+        client = self.client
+        client.gather([client.submit(noop, i, pure=False) for i in range(warmup)])
+        for _ in repetitions(repeat, **opts):
+            start = time.perf_counter()
+            for i in range(round_trips):
+                if client.submit(noop, i, pure=False).result() != i:
+                    raise SystemExit(f"round trip {i} returned a wrong result")
+            elapsed = time.perf_counter() - start
+            report("latency", round_trips=round_trips, seconds=elapsed / round_trips)
+
+    def _submit_tree(self, lo: int, hi: int):
+        if hi - lo == 1:
+            return self.client.submit(leaf, lo, pure=False)
+        mid = (lo + hi) // 2
+        return self.client.submit(add, self._submit_tree(lo, mid), self._submit_tree(mid, hi),
+                                  pure=False)
+
+    def dag(self, leaves: int, repeat: int, **opts: float) -> None:
+        if self._submit_tree(0, 64).result() != dag_expected(64):
+            raise SystemExit("the warm-up tree returned a wrong total")
+        for _ in repetitions(repeat, **opts):
+            start = time.perf_counter()
+            total = self._submit_tree(0, leaves).result()
+            elapsed = time.perf_counter() - start
+            if total != dag_expected(leaves):
+                raise SystemExit(f"the tree returned a wrong total: {total!r}")
+            report("dag", leaves=leaves, seconds=elapsed)
+
+
 # --- Parsl -------------------------------------------------------------------------------
 
 class ParslRunner:
@@ -537,6 +589,8 @@ def make_runner(name: str):
         return DaskRunner(distributed=False)
     if name == "dask-distributed":
         return DaskRunner(distributed=True)
+    if name == "dask-submit":
+        return DaskSubmitRunner()
     if name == "parsl":
         return ParslRunner()
     raise SystemExit(f"unknown runner {name!r}")

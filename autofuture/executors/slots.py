@@ -1,0 +1,60 @@
+"""Which task a worker on this host was running when it died.
+
+Each worker process notes the number of the task it runs in a small file of
+a private directory, named by its pid (``worker.runner._mark_running``). When
+an engine reports a lost message, the files of dead processes say which tasks
+were running there: those failed; the others of the message are innocent and
+run again for free. For workers on the workflow's own host only: a local Dask
+cluster's, a local Parsl pool's (loky's adapters keep their own directory).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+
+class Slots:
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="autofuture-")
+        self.lost: set[int] = set()  # every message of a lost worker asks; all must hear
+
+    def lost_tasks(self) -> set[int]:
+        """Numbers of the tasks that were running in workers that have died."""
+        lost = self.lost
+        try:
+            names = os.listdir(self.path)
+        except OSError:
+            return lost
+        for name in names:
+            if not name.isdigit() or _alive(int(name)):
+                continue
+            path = os.path.join(self.path, name)
+            try:
+                with open(path, "rb") as file:
+                    number = int(file.read().strip() or 0)
+                os.unlink(path)
+            except (OSError, ValueError):
+                continue
+            if number:
+                lost.add(number)
+        return lost
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            return file.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
