@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 from ..worker import store
+from .slots import alive
 
 #: What moving a held input to another worker is assumed to cost (bytes per second),
 #: weighed against waiting for the busy worker that holds it.
@@ -24,7 +25,7 @@ class UnixHolders:
     holds = True
 
     def alive(self, address) -> bool:
-        return _alive(pid_of(address))
+        return alive(pid_of(address))
 
     def fetch(self, address, key, take: bool = False):
         return store.request(address[1], key, take)
@@ -47,20 +48,3 @@ def pid_of(address) -> int:
         return int(name.split(".", 1)[0])
     except ValueError:
         return 0
-
-
-def _alive(pid: int) -> bool:
-    """A process that exists and is not a zombie."""
-    if pid <= 0:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            return file.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-    except FileNotFoundError:
-        return False
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True

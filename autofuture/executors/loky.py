@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 
 from ..worker import runner
 from .holding import UnixHolders
 from .pool import PoolAdapter
+from .slots import dead_tasks
 from .spawning import sigint_deferred, start_resource_trackers_quietly
 
 
@@ -58,20 +58,7 @@ class Loky(UnixHolders, PoolAdapter):
 
     def lost_tasks(self) -> set[int]:
         """Numbers of the tasks that were running in workers that have died."""
-        lost = self.lost
-        for name in os.listdir(self.slots):
-            if not name.isdigit() or _alive(int(name)):
-                continue
-            path = os.path.join(self.slots, name)
-            try:
-                with open(path, "rb") as file:
-                    number = int(file.read().strip() or 0)
-                os.unlink(path)
-            except (OSError, ValueError):
-                continue
-            if number:
-                lost.add(number)
-        return lost
+        return dead_tasks(self.slots, self.lost)
 
     def shutdown(self, cancel: bool = False) -> None:
         if cancel:
@@ -86,18 +73,3 @@ def _pool_broken() -> tuple:
     from loky.process_executor import BrokenProcessPool, ShutdownExecutorError
 
     return (BrokenProcessPool, ShutdownExecutorError, RuntimeError)
-
-
-def _alive(pid: int) -> bool:
-    """A process that exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            return file.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-    except FileNotFoundError:
-        return False
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True

@@ -5,7 +5,8 @@ a private directory, named by its pid (``worker.runner._mark_running``). When
 an engine reports a lost message, the files of dead processes say which tasks
 were running there: those failed; the others of the message are innocent and
 run again for free. For workers on the workflow's own host only: a local Dask
-cluster's, a local Parsl pool's (loky's adapters keep their own directory).
+cluster's, a local Parsl pool's; loky's adapters keep a directory of their
+own and read it with ``dead_tasks`` too.
 """
 
 from __future__ import annotations
@@ -22,31 +23,37 @@ class Slots:
 
     def lost_tasks(self) -> set[int]:
         """Numbers of the tasks that were running in workers that have died."""
-        lost = self.lost
-        try:
-            names = os.listdir(self.path)
-        except OSError:
-            return lost
-        for name in names:
-            if not name.isdigit() or _alive(int(name)):
-                continue
-            path = os.path.join(self.path, name)
-            try:
-                with open(path, "rb") as file:
-                    number = int(file.read().strip() or 0)
-                os.unlink(path)
-            except (OSError, ValueError):
-                continue
-            if number:
-                lost.add(number)
-        return lost
+        return dead_tasks(self.path, self.lost)
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def dead_tasks(directory: str, lost: set[int]) -> set[int]:
+    """Add to ``lost`` the tasks noted in ``directory`` by processes that have died."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return lost
+    for name in names:
+        if not name.isdigit() or alive(int(name)):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            with open(path, "rb") as file:
+                number = int(file.read().strip() or 0)
+            os.unlink(path)
+        except (OSError, ValueError):
+            continue
+        if number:
+            lost.add(number)
+    return lost
+
+
+def alive(pid: int) -> bool:
     """A process that exists and is not a zombie."""
+    if pid <= 0:
+        return False
     try:
         with open(f"/proc/{pid}/stat", "rb") as file:
             return file.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
