@@ -232,6 +232,37 @@ def session_members(sid: int) -> set[int]:
     return members
 
 
+def wait_gone(sid: int, grace: float = 5.0) -> set[int]:
+    """Processes of session ``sid`` still alive after up to ``grace`` seconds (how long a
+    finished run's processes may take to be gone)."""
+    deadline = time.monotonic() + grace
+    while True:
+        left = session_members(sid)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
+def describe_processes(pids) -> str:
+    """One line per pid: its command line, for a message about processes left behind."""
+    lines = []
+    for pid in sorted(pids):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            cmd = "?"
+        lines.append(f"    pid {pid}: {cmd.strip()}")
+    return "\n".join(lines)
+
+
+def line_of(script: Path, text: str) -> int:
+    """The number of the one line of ``script`` that is exactly ``text`` (stripped)."""
+    numbers = [n for n, line in enumerate(script.read_text().splitlines(), 1)
+               if line.strip() == text]
+    assert len(numbers) == 1, (text, numbers)
+    return numbers[0]
+
+
 def run_plain(
     program: Path | str,
     args: Iterable[str] = (),

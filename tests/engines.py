@@ -17,6 +17,7 @@ from pathlib import Path
 
 import e2e
 import test_programs
+from e2e import wait_gone
 
 #: Programs of tests/programs/ that each cluster engine runs and compares with plain
 #: python: output and its order, task and workflow errors, exits, state, arrays.
@@ -95,34 +96,6 @@ class Servers:
             proc.wait()
             left |= wait_gone(proc.pid, 5.0)
         return left
-
-
-def wait_gone(sid: int, grace: float = 5.0) -> set[int]:
-    """Processes of session ``sid`` still alive after up to ``grace`` seconds."""
-    deadline = time.monotonic() + grace
-    while True:
-        left = e2e.session_members(sid)
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.05)
-
-
-def describe(pids) -> str:
-    lines = []
-    for pid in sorted(pids):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            cmd = "?"
-        lines.append(f"    pid {pid}: {cmd.strip()}")
-    return "\n".join(lines)
-
-
-def line_of(script: Path, text: str) -> int:
-    numbers = [n for n, line in enumerate(script.read_text().splitlines(), 1)
-               if line.strip() == text]
-    assert len(numbers) == 1, (text, numbers)
-    return numbers[0]
 
 
 #: A task that notes its pid in MARK and sleeps unless an earlier attempt was made,

@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 
+import e2e
 import engines
 import pytest
 
@@ -42,7 +43,7 @@ def scheduler(tmp_path_factory):
         yield address
     finally:
         left = servers.stop()
-        assert not left, f"the Dask servers left processes behind:\n{engines.describe(left)}"
+        assert not left, f"the Dask servers left processes behind:\n{e2e.describe_processes(left)}"
 
 
 def wait_workers(address: str, count: int, servers=None, limit: float = 60.0) -> None:
@@ -162,8 +163,8 @@ def test_the_cluster_listens_on_loopback_only_and_leaves_nothing(tmp_path):
         one.close()
     assert one.out == "before 2\n"
     assert one.err.rstrip().endswith("KeyboardInterrupt"), one.err
-    left = engines.wait_gone(one.sid)
-    assert not left, f"left behind after Ctrl-C:\n{engines.describe(left)}"
+    left = e2e.wait_gone(one.sid)
+    assert not left, f"left behind after Ctrl-C:\n{e2e.describe_processes(left)}"
 
 
 # --------------------------------------------------------------------------- faults
@@ -181,8 +182,8 @@ def _victim_run(tmp_path, executor, opts=(), nap=60):
         status = one.wait_exit(engines.DEADLINE)
     finally:
         one.close()
-    left = engines.wait_gone(one.sid)
-    assert not left, f"left behind:\n{engines.describe(left)}"
+    left = e2e.wait_gone(one.sid)
+    assert not left, f"left behind:\n{e2e.describe_processes(left)}"
     return script, one, status
 
 
@@ -191,7 +192,7 @@ def test_a_worker_killed_from_outside_fails_only_its_task(tmp_path):
     assert status == 1, f"status {status}:\n{one.err}"
     assert one.out == "before 2\n"
     assert "WorkerLostError" in one.err and "died" in one.err, one.err
-    assert f"victim() at victim.py:{engines.line_of(script, 'v = victim(7)')}" in one.err
+    assert f"victim() at victim.py:{e2e.line_of(script, 'v = victim(7)')}" in one.err
 
 
 def test_a_worker_killed_from_outside_is_retried(tmp_path):
@@ -248,8 +249,8 @@ def test_sigterm_stops_a_cluster_of_its_own(tmp_path):
     finally:
         one.close()
     assert status == 128 + signal.SIGTERM, f"status {status}:\n{one.err}"
-    left = engines.wait_gone(one.sid)
-    assert not left, f"left behind after SIGTERM:\n{engines.describe(left)}"
+    left = e2e.wait_gone(one.sid)
+    assert not left, f"left behind after SIGTERM:\n{e2e.describe_processes(left)}"
 
 
 def test_sigkill_of_the_driver_leaves_no_worker(tmp_path):
@@ -262,7 +263,7 @@ def test_sigkill_of_the_driver_leaves_no_worker(tmp_path):
         one.wait_victim(mark)
         os.kill(one.sid, signal.SIGKILL)
         one.wait_exit(10)
-        left = engines.wait_gone(one.sid, 10)
+        left = e2e.wait_gone(one.sid, 10)
     finally:
         one.close()
-    assert not left, f"alive 10 s after the driver was killed:\n{engines.describe(left)}"
+    assert not left, f"alive 10 s after the driver was killed:\n{e2e.describe_processes(left)}"

@@ -40,12 +40,12 @@ from pathlib import Path
 
 import e2e
 import pytest
+from e2e import describe_processes as describe
+from e2e import line_of, wait_gone
 
 WORKERS = 3
 #: Hard limit on one run: only a hang gets near it.
 DEADLINE = 40.0
-#: How long a finished run's processes may take to be gone.
-GRACE = 5.0
 #: Issue 6 / SPEC §7: Ctrl-C and SIGTERM end the run within 2 s.
 SIGNAL_EXIT = 2.0
 #: Issue 6: when the driver is SIGKILLed, every worker exits by itself within 5 s.
@@ -64,35 +64,6 @@ def write(directory: Path, name: str, source: str) -> Path:
     path.write_text(text.replace("{attempt}", textwrap.dedent(ATTEMPT).strip() + "\n"),
                     encoding="utf-8")
     return path
-
-
-def line_of(script: Path, text: str) -> int:
-    """The number of the one line of ``script`` that is exactly ``text`` (stripped)."""
-    numbers = [n for n, line in enumerate(script.read_text().splitlines(), 1)
-               if line.strip() == text]
-    assert len(numbers) == 1, (text, numbers)
-    return numbers[0]
-
-
-def wait_gone(sid: int, grace: float = GRACE) -> set[int]:
-    """Processes of session ``sid`` still alive after up to ``grace`` seconds."""
-    deadline = time.monotonic() + grace
-    while True:
-        left = e2e.session_members(sid)
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.05)
-
-
-def describe(pids) -> str:
-    lines = []
-    for pid in sorted(pids):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            cmd = "?"
-        lines.append(f"    pid {pid}: {cmd.strip()}")
-    return "\n".join(lines)
 
 
 def run(script: Path, *args, opts=()) -> e2e.Run:

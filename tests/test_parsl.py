@@ -14,6 +14,7 @@ import os
 import signal
 import textwrap
 
+import e2e
 import engines
 import pytest
 
@@ -115,8 +116,8 @@ def _victim(tmp_path, opts=(), kill=lambda pid: os.kill(pid, signal.SIGKILL)):
         one.status = one.wait_exit(engines.DEADLINE)
     finally:
         one.close()
-    left = engines.wait_gone(one.sid) | {pid for pid in members if _alive(pid)}
-    assert not left, f"left behind:\n{engines.describe(left)}"
+    left = e2e.wait_gone(one.sid) | {pid for pid in members if _alive(pid)}
+    assert not left, f"left behind:\n{e2e.describe_processes(left)}"
     return script, one
 
 
@@ -138,7 +139,7 @@ def test_an_htex_worker_killed_from_outside_fails_only_its_task(tmp_path):
     assert one.status == 1, f"status {one.status}:\n{one.err}"
     assert one.out == "before 2\n"
     assert "WorkerLostError" in one.err and "loss of worker" in one.err, one.err
-    assert f"victim() at victim.py:{engines.line_of(script, 'v = victim(7)')}" in one.err
+    assert f"victim() at victim.py:{e2e.line_of(script, 'v = victim(7)')}" in one.err
 
 
 def test_an_htex_worker_killed_from_outside_is_retried(tmp_path):
@@ -156,7 +157,7 @@ def test_an_htex_manager_killed_from_outside_ends_the_run(tmp_path):
     assert one.status == 1, f"status {one.status}:\n{one.err}"
     assert one.out == "before 2\n"
     assert "WorkerLostError" in one.err, one.err
-    assert f"victim() at victim.py:{engines.line_of(script, 'v = victim(7)')}" in one.err
+    assert f"victim() at victim.py:{e2e.line_of(script, 'v = victim(7)')}" in one.err
 
 
 def test_ctrl_c_stops_the_htex_and_leaves_nothing(tmp_path):
@@ -190,7 +191,7 @@ def test_sigkill_of_the_driver_leaves_no_process(tmp_path):
         one.wait_victim(mark)
         os.kill(one.sid, signal.SIGKILL)
         one.wait_exit(10)
-        left = engines.wait_gone(one.sid, 25)
+        left = e2e.wait_gone(one.sid, 25)
     finally:
         one.close()
-    assert not left, f"alive 25 s after the driver was killed:\n{engines.describe(left)}"
+    assert not left, f"alive 25 s after the driver was killed:\n{e2e.describe_processes(left)}"
