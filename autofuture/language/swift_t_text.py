@@ -25,7 +25,7 @@ from __future__ import annotations
 
 # Runs once per worker interpreter (as the module ``_af_rt``).
 RUNTIME = '''\
-import ast, contextlib, io, sys, traceback, types
+import ast, contextlib, io, sys, time, traceback, types
 
 def _stub():
     """autofuture's decorators as no-ops, where the worker's Python lacks autofuture."""
@@ -79,7 +79,25 @@ def guard(thunk):
             [frame for frame in report.stack if frame.filename != "<string>"])
         sys.stderr.write("".join(report.format()))
         sys.stderr.flush()
+        drain(sys.stderr)
         raise
+
+def drain(stream, limit=2.0):
+    """Waits (at most ``limit`` s) until mpiexec's forwarder has read what the stream holds.
+
+    Turbine's MPI_Abort kills every rank at once: text still in the pipe would
+    be lost, and the traceback with it (Linux tells how much is unread: FIONREAD).
+    """
+    try:
+        import fcntl, struct, termios
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            unread = fcntl.ioctl(stream.fileno(), termios.FIONREAD, bytes(4))
+            if struct.unpack("i", unread)[0] == 0:
+                return
+            time.sleep(0.002)
+    except (ImportError, OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # not a pipe (a file, a terminal), or not Linux: nothing to wait for
 
 def value(thunk):
     return guard(lambda: out(thunk()))
