@@ -15,7 +15,10 @@ take long, two when they are short (so it never waits for the round trip),
 as MPI ranks are.
 
 A worker that dies breaks only its own pool: the results the others hold
-stay, and only that pool is started again.
+stay, and only that pool is started again. The task its slot file names is
+the one it killed (``lost_tasks``); the others of its messages are innocent.
+A death loky does not report, and a task past its time limit, are the
+watchdog's (``executors.watchdog``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ import time
 from ..worker import runner
 from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
+from .slots import dead_tasks, read_slot
 from .spawning import sigint_deferred, start_resource_trackers_quietly
+from .watchdog import Watchdog, join, let_go, worker_pid
 
 #: A worker gets a second message while its first runs only when messages take less.
 PREFETCH_BELOW_SECONDS = 0.005
@@ -39,6 +44,8 @@ _FULL = object()
 
 class LokyWorkers(Loky):
     """One single-process loky pool per worker, and a queue of messages in front of them."""
+
+    enforces_timeouts = True
 
     def __init__(self, workers: int):
         import tempfile
@@ -51,7 +58,7 @@ class LokyWorkers(Loky):
             start_resource_trackers_quietly()
             self.pools = [self._one() for _ in range(workers)]
             for pool in self.pools:
-                pool.submit(os.getpid)
+                _boot(pool)
         self.load = [0] * workers
         self.queue: collections.deque = collections.deque()
         self.lock = threading.Lock()
@@ -60,6 +67,10 @@ class LokyWorkers(Loky):
         self.pool = self.pools[0]
         self.workers = workers
         self.capture = "process"
+        # id(loky future) -> (its pool, the future given out, the message), while it runs
+        self.inflight: dict[int, tuple] = {}
+        self.watchdog = Watchdog(self)
+        self.timed_out = self.watchdog.timed_out
 
     def _one(self):
         from loky import ProcessPoolExecutor
@@ -68,8 +79,12 @@ class LokyWorkers(Loky):
             max_workers=1, initializer=runner.init_worker,
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots})
 
-    def submit(self, message, labels=None):
+    def submit(self, message, labels=None, timeouts=None):
         done = concurrent.futures.Future()
+        if timeouts is not None:
+            for (_, number, _), limit in zip(message[2], timeouts, strict=True):
+                if limit:
+                    self.watchdog.limits[number] = limit
         hold = message[3] if len(message) > 3 else None
         near = hold[3] if hold is not None and len(hold) > 3 else None
         with self.lock:
@@ -136,6 +151,7 @@ class LokyWorkers(Loky):
                 self.load[index] -= 1
                 done.set_exception(exc)
                 return None
+        self.inflight[id(inner)] = (self.pools[index], done, message)
         return index, inner, done, time.monotonic()
 
     def _replace(self, index: int) -> None:
@@ -146,25 +162,78 @@ class LokyWorkers(Loky):
             pass
         with sigint_deferred():
             self.pools[index] = self._one()
-            self.pools[index].submit(os.getpid)
+            _boot(self.pools[index])
         if index == 0:
             self.pool = self.pools[0]
 
     def _done(self, index: int, inner, done, started: float) -> None:
         more = []
         with self.lock:
+            flying = self.inflight.pop(id(inner), None)
+            if flying is None:
+                return  # given up (give_up): its message failed then
             self.load[index] -= 1
             seconds = time.monotonic() - started
             self.seconds = seconds if self.seconds is None else 0.7 * self.seconds + 0.3 * seconds
             if not self.closed:
                 more = self._pump()
         _watch(self, more)
+        if self.watchdog.limits:  # before the scheduler may send the task again
+            for _, number, _ in flying[2][2]:
+                self.watchdog.limits.pop(number, None)
         if inner.cancelled():
             done.cancel()
         elif inner.exception() is not None:
-            done.set_exception(inner.exception())
+            exc = inner.exception()
+            if isinstance(exc, _pool_broken()) and getattr(exc, "_af_culprits", None) is None:
+                exc._af_culprits = self._culprits(flying[0])  # one for both its messages
+            done.set_exception(exc)
         else:
             done.set_result(inner.result())
+
+    def _culprits(self, pool) -> set[int]:
+        """The task the pool's dead worker was running, from its slot file (none if it
+        died between tasks): the only one of its messages' tasks charged for the loss."""
+        culprits = getattr(pool, "_af_culprits", None)
+        if culprits is not None:
+            return set(culprits)
+        pid = worker_pid(pool)
+        slot = None
+        if pid is not None:
+            path = os.path.join(self.slots, str(pid))
+            slot = read_slot(path)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        pool._af_culprits = {slot[0]} if slot is not None and slot[0] else set()
+        return set(pool._af_culprits)
+
+    def lost_tasks(self, exc=None) -> set[int]:
+        """The tasks the workers whose death failed ``exc``'s message were running."""
+        culprits = getattr(exc, "_af_culprits", None)
+        return culprits if culprits is not None else dead_tasks(self.slots, self.lost)
+
+    def give_up(self, index: int, pool, why: str) -> None:
+        """The watchdog found ``pool``'s worker dead, unreported by loky: its messages are
+        lost (with the culprit its slot file names), a fresh worker takes its place."""
+        from .._errors import WorkerLostError
+
+        with self.lock:
+            if self.closed or self.pools[index] is not pool:
+                return
+            lost = [key for key, flying in self.inflight.items() if flying[0] is pool]
+            dones = [self.inflight.pop(key)[1] for key in lost]
+            self.load[index] -= len(lost)
+            let_go(pool)
+            self._replace(index)
+            more = self._pump()
+        _watch(self, more)
+        exc = WorkerLostError(f"the worker pool stopped delivering results: {why}")
+        exc._af_culprits = self._culprits(pool)
+        for done in dones:
+            if not done.done():
+                done.set_exception(exc)
 
     def shutdown(self, cancel: bool = False) -> None:
         import shutil
@@ -174,12 +243,24 @@ class LokyWorkers(Loky):
             queued, self.queue = list(self.queue), collections.deque()
         for _, done, _, _ in queued:
             done.cancel()
+        waits = []
         for pool in self.pools:
             if cancel:
                 pool.shutdown(wait=False, kill_workers=True)
-            else:
-                pool.shutdown(wait=True)
+            else:  # all told to stop at once, then waited for, each not forever (join)
+                waits.append((pool, getattr(pool, "_executor_manager_thread", None),
+                              getattr(pool, "_result_queue", None)))
+                pool.shutdown(wait=False)
+        for pool, thread, results in waits:
+            join(pool, thread, results)
         shutil.rmtree(self.slots, ignore_errors=True)
+
+
+def _boot(pool) -> None:
+    """Start the pool's worker now; its pid is known as soon as it runs."""
+    pool.submit(os.getpid).add_done_callback(
+        lambda f, pool=pool: setattr(pool, "_af_pid", f.result()) if not f.exception()
+        else None)
 
 
 def _watch(adapter: LokyWorkers, started: list) -> None:
