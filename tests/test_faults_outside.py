@@ -312,6 +312,67 @@ def test_the_oldest_task_runs_again_first_after_a_loss(tmp_path, outside):
     assert {k for k, _ in one.pairs("started")} == set(range(8))
 
 
+HELD = """
+    # autofuture
+    import os
+    import sys
+    import time
+
+    import numpy as np
+
+    MARK = sys.argv[1]
+
+
+    def make(i):
+        time.sleep(0.3)  # both run at once, on workers 0 and 1; the gate goes to worker 2
+        return np.full(100_000, float(i))  # 800 kB: held on the worker that made it
+
+
+    def gate():
+        open(os.path.join(MARK, f"started-9-{os.getpid()}"), "w").close()
+        while not os.path.exists(os.path.join(MARK, "go")):
+            time.sleep(0.01)
+        return 0
+
+
+    def total(a, g):
+        return float(a.sum()) + g
+
+
+    a = make(1)
+    b = make(2)
+    g = gate()
+    print(total(a, g), total(b, g))
+"""
+
+
+def test_results_held_by_a_worker_killed_idle_are_made_again(tmp_path, outside):
+    """A worker holding a result another task needs is killed from outside while idle:
+    no task is to blame (no retries needed), the result is made again from its lineage,
+    and only that worker is replaced: the gate's worker, still running, is untouched."""
+    script = write(tmp_path, "held.py", HELD)
+    plain_marks = tmp_path / "plain"
+    plain_marks.mkdir()
+    (plain_marks / "go").touch()
+    plain = e2e.run_plain(script, args=[str(plain_marks)], timeout=DEADLINE)
+    assert plain.returncode == 0, plain.stderr
+    one = outside(script, workers=3)
+    ends = one.wait_for(lambda: [e for e in one.events("end") if e.get("held")] if len(
+        [e for e in one.events("end") if e.get("held")]) == 2 else None, "two held results")
+    gate = one.wait_for(lambda: one.marks("started").get(9), "the gate starting")
+    holders = {int(e["worker"].split()[1]) for e in ends}
+    assert len(holders) == 2, ends
+    victim = min(holders - {gate})
+    one.kill(victim)
+    (one.mark / "go").touch()
+    status = one.finish()
+    assert status == 0, one.err
+    assert one.out == plain.stdout
+    assert one.err == ""
+    assert one.events("recompute"), "nothing was made again"
+    assert gate in {int(e["worker"].split()[1]) for e in one.events("end") if e["id"] == 3}
+
+
 # --------------------------------------------------------------------------- the guard
 
 WEDGE = """
