@@ -225,9 +225,11 @@ class LokyWorkers(Loky):
             lost = [key for key, flying in self.inflight.items() if flying[0] is pool]
             dones = [self.inflight.pop(key)[1] for key in lost]
             self.load[index] -= len(lost)
-            let_go(pool)
+            stuck = (getattr(pool, "_executor_manager_thread", None),
+                     getattr(pool, "_result_queue", None))  # before shutdown lets go of them
             self._replace(index)
             more = self._pump()
+        let_go(pool, *stuck)
         _watch(self, more)
         exc = WorkerLostError(f"the worker pool stopped delivering results: {why}")
         exc._af_culprits = self._culprits(pool)

@@ -121,12 +121,10 @@ def exit_code(pool, pid: int) -> str:
     return f"exit code {code}"
 
 
-def let_go(pool) -> None:
+def let_go(pool, thread, results) -> None:
     """Let a pool that stopped delivering go without waiting for its thread, which may be
     stuck: its worker is killed, its thread freed (``unwedge``) to end by itself."""
-    results = getattr(pool, "_result_queue", None)
-    thread = getattr(pool, "_executor_manager_thread", None)
-    if results is not None and thread is not None:  # before shutdown() lets go of them
+    if results is not None and thread is not None:
         threading.Thread(target=unwedge, args=(thread, results), daemon=True,
                          name="autofuture-unwedge").start()
     kill_live(pool)
