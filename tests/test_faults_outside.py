@@ -312,6 +312,10 @@ def test_the_oldest_task_runs_again_first_after_a_loss(tmp_path, outside):
     assert [events[i]["culprits"] for i in lost] == [[2]], [events[i] for i in lost]
     after = [e["ids"] for e in events[lost[0]:] if e["event"] == "send"]
     assert after and after[0] == [2], after  # task 1 (id 2) leaves first
+    # ... and starts before the tasks waiting in the pool's own queue (3, queued before
+    # the loss) and the later ones: the oldest work is what the next commit waits for.
+    start = {e["id"]: e["start"] for e in events if e["event"] == "end"}
+    assert all(start[2] < start[k + 1] for k in range(3, 8)), start
     assert len(one.pairs("started")) == 9, sorted(one.pairs("started"))  # only task 1 twice
     assert {k for k, _ in one.pairs("started")} == set(range(8))
 

@@ -90,7 +90,11 @@ class LokyWorkers(Loky):
         with self.lock:
             if self.closed:
                 raise RuntimeError("the pool was shut down")
-            self.queue.append((message, done, near, time.monotonic()))
+            item = (message, done, near, time.monotonic())
+            if self.queue and _first(self.queue[-1]) > _first(item):
+                _in_order(self.queue, item)  # sent again after a loss: before later work
+            else:
+                self.queue.append(item)
             started = self._pump()
         _watch(self, started)
         return done
@@ -256,6 +260,19 @@ class LokyWorkers(Loky):
         for pool, thread, results in waits:
             join(pool, thread, results)
         shutil.rmtree(self.slots, ignore_errors=True)
+
+
+def _first(item) -> int:
+    """The number of a queued message's first task: its place in program order."""
+    return item[0][2][0][1]
+
+
+def _in_order(queue: collections.deque, item) -> None:
+    for index, other in enumerate(queue):
+        if _first(other) > _first(item):
+            queue.insert(index, item)
+            return
+    queue.append(item)
 
 
 def _boot(pool) -> None:
