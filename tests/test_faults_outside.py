@@ -779,3 +779,50 @@ def test_mpi_task_past_its_timeout_ends_the_job_naming_it(tmp_path, mpi):
                      r"limit of 1 s on MPI rank [12]\. ", traceback, re.MULTILINE), traceback
     assert result.duration < 15
     assert not mpi.leftovers()
+
+
+MPI_ONCE = """
+    # autofuture
+    import os
+    import sys
+    import time
+
+    import autofuture
+
+    MARK = sys.argv[1]
+
+
+    @autofuture.task(timeout=1, retries=1)
+    def once(i):
+        tries = os.path.join(MARK, f"try-{i}")
+        with open(tries, "a") as file:
+            file.write("x")
+        if i == 2 and os.path.getsize(tries) == 1:
+            time.sleep(60)  # hangs on its first attempt only
+        return i * 10
+
+
+    r = [once(i) for i in range(4)]
+    print(r)
+"""
+
+
+@pytest.mark.mpi
+def test_mpi_task_past_its_timeout_with_retries_runs_on_another_rank(tmp_path, mpi):
+    """The retry runs on the other rank and the results are the plain run's; the given-up
+    rank never answers the end of the run, so the job still ends non-zero, saying why."""
+    mpirun.skip_without_mpi()
+    script = write(tmp_path, "mpi_once.py", MPI_ONCE)
+    mark = tmp_path / "mark"
+    mark.mkdir()
+    line = line_of(script, "r = [once(i) for i in range(4)]")
+    result = mpi.run(3, script, [str(mark)], env={"PYTHONUNBUFFERED": ""}, timeout=DEADLINE)
+    assert not result.timed_out, f"hung: {result.describe()}"
+    assert result.stdout.startswith("[0, 10, 20, 30]\n"), result.stdout + result.stderr
+    assert result.returncode == 1, result.describe() + result.stderr
+    assert (mark / "try-2").read_text() == "xx"
+    assert re.search(rf"MPI rank [12] was given up: task once\(\) at mpi_once\.py:{line} ran "
+                     r"past its time limit of 1 s\. The task succeeded when retried on another "
+                     "rank", result.stderr), result.stderr
+    assert result.duration < 15
+    assert not mpi.leftovers()

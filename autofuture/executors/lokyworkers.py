@@ -156,6 +156,7 @@ class LokyWorkers(Loky):
                 done.set_exception(exc)
                 return None
         self.inflight[id(inner)] = (self.pools[index], done, message)
+        worker_pid(self.pools[index])  # known while it lives: _culprits needs it after
         return index, inner, done, time.monotonic()
 
     def _replace(self, index: int) -> None:

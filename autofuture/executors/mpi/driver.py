@@ -423,7 +423,7 @@ class MPIExecutor:
             self._abandon = stuck
         if stuck:
             # Ranks still run tasks: the job ends with MPI_Abort once rank 0 has said why.
-            _world.abort_status = _world.abort_status or status or (1 if self._hung else status)
+            _world.abort_status = _world.abort_status or status or int(self._hung)
             if self._thread.is_alive() and self._broken is None:
                 self._wake()
         self._thread.join(timeout=5)
