@@ -176,6 +176,8 @@ class Channel:
                 try:
                     for frames in unsent:
                         _send(conn, frames)
+                    if self.closing:  # shut down before the worker was up
+                        _send(conn, _dumps(None))
                 except OSError:
                     pass
             while True:
@@ -213,8 +215,8 @@ class Channel:
 
     def close(self) -> None:
         """Hang up: the worker's ``serve`` returns (after its current message)."""
-        self.closing = True
         with self.send_lock:
+            self.closing = True
             with self.lock:
                 conn = self.conn
             if conn is not None:
