@@ -332,6 +332,22 @@ def program_commands(index: int) -> list[tuple[str, list[str]]]:
     return pair if index % 2 == 0 else pair[::-1]
 
 
+def run_mpi_latency(s: Settings) -> Outcome:
+    """The single-task round trip under ``mpiexec -n 3`` (issue 16: at most 0.5 ms)."""
+    import shutil
+
+    mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) \
+        or shutil.which("mpiexec")
+    if mpiexec is None:
+        return Outcome([], "no mpiexec (pip install mpich mpi4py)", 0.0)
+    command = [mpiexec, "-n", "3", sys.executable, "-m", "autofuture",
+               str(CASES / "af_latency.py"), s.latency_round_trips, s.repeat, 50]
+    outcome = run_process([str(part) for part in command], s.timeout)
+    for record in outcome.records:
+        record["case"] = "mpi-latency"
+    return outcome
+
+
 def run_mpi(ranks: int, s: Settings) -> Outcome:
     """The fan-out of arrays under ``mpiexec -n RANKS``, with the bytes rank 0 received
     (every reply and every fetch, from its --trace) against what the workflow read."""
@@ -433,6 +449,8 @@ def run_all(selected: list[str], runners: list[str], s: Settings, cpu: tuple[int
             for ranks in MPI_RANKS:
                 print(f"  mpi {index + 1}: mpiexec -n {ranks}", file=sys.stderr)
                 note("autofuture", run_mpi(ranks, s), ["mpi"])
+            print(f"  mpi {index + 1}: round trip, mpiexec -n 3", file=sys.stderr)
+            note("autofuture", run_mpi_latency(s), ["mpi-latency"])
     if "scale" in selected:
         for index in range(s.scale_processes):
             for runner, command in scale_commands(runners):
@@ -580,6 +598,14 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
             if not row.samples:
                 row.skipped = errors.get("mpi", {}).get("autofuture") or "not run"
             rows.append(row)
+        latency = Row("autofuture", "mpiexec -n 3: single-task round trip", "µs",
+                      [r["seconds"] * 1e6 for r in records.get("mpi-latency", {}).get(
+                          "autofuture", [])], target=Target("<=", 500, on="value"))
+        if not latency.samples:
+            latency.skipped = errors.get("mpi-latency", {}).get("autofuture") or "not run"
+        blocks.append(("MPI: single-task round trip (af_latency.py under mpiexec -n 3)",
+                       "target on the value: at most 500 µs (issue 16), no rank spinning a "
+                       "core", [latency]))
         blocks.append((f"MPI: the fan-out of {FANOUT_MIB} MiB arrays, time and bytes rank 0 "
                        "received",
                        "rank 0 got: every task reply and fetch (its --trace), against the "
