@@ -14,9 +14,8 @@ import signal
 import sys
 import time
 
-import pytest
-
 import e2e
+import pytest
 
 DEADLINE = 120.0
 

@@ -12,7 +12,24 @@ itself, and a reader thread per worker sets its future.
 loky stays the process manager: it spawns the worker, notices its death (the
 ``serve`` call then fails with loky's own error, which says how the worker
 ended) and the adapter replaces the pool. Large buffers (protocol 5) travel
-out of band, as frames of their own, and arrive writable.
+out of band, written from the object's memory and read into the bytearray
+they stay in, and arrive writable.
+
+What a ``Channel`` guarantees (its interface: ``Channel(pool, directory,
+capture)``, ``submit(message) -> Future``, ``close()``):
+
+- messages run in the order they were submitted, one at a time, and each
+  future gets ``run_batch``'s result for its own message (replies come back
+  in order on the one socket);
+- ``submit`` never waits for the worker to start: what is submitted before
+  it connects is written as soon as it does;
+- a worker's death fails every message submitted to it and not yet answered
+  with loky's own error (a ``BrokenProcessPool``, ``TerminatedWorkerError``
+  with the exit code when loky knows it), and every later ``submit`` raises
+  ``BrokenProcessPool``: the adapter then replaces the pool;
+- ``close()`` lets the worker finish the message it runs, then its ``serve``
+  call returns (at once if it never connected), so ``pool.shutdown(wait=True)``
+  returns; no thread of the channel outlives its worker.
 """
 
 from __future__ import annotations
@@ -47,16 +64,29 @@ def _dumps(obj) -> list:
 
 
 def _send(conn: Connection, frames: list) -> None:
-    for frame in frames:
-        conn.send_bytes(frame)
+    """The head as a framed message, then each buffer's bytes as they are (their sizes
+    are in the head): the kernel copies them straight from the object's memory."""
+    conn.send_bytes(frames[0])
+    fd = conn.fileno()
+    for view in frames[1:]:
+        view = view.cast("B") if view.format != "B" else view
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def _recv(conn: Connection):
+    """What ``_send`` sent; each buffer is read straight into the bytearray it stays in."""
     sizes, data = pickle.loads(conn.recv_bytes())
     buffers = []
+    fd = conn.fileno()
     for size in sizes:
         buffer = bytearray(size)
-        conn.recv_bytes_into(buffer)
+        view = memoryview(buffer)
+        while view:
+            got = os.readv(fd, [view])
+            if not got:
+                raise EOFError("the other side hung up within a message")
+            view = view[got:]
         buffers.append(buffer)
     return pickle.loads(data, buffers=buffers)
 
