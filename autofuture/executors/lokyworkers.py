@@ -15,10 +15,11 @@ take long, two when they are short (so it never waits for the round trip),
 as MPI ranks are.
 
 A worker that dies breaks only its own pool: the results the others hold
-stay, and only that pool is started again. The task its slot file names is
-the one it killed (``lost_tasks``); the others of its messages are innocent.
-A death loky does not report, and a task past its time limit, are the
-watchdog's (``executors.watchdog``).
+stay, and only that pool is started again. Messages reach each worker over a
+socket of its own (``executors.lokychannel``), not through loky's queues.
+The task its slot file names is the one it killed (``lost_tasks``); the
+others of its messages are innocent. A death nobody reports, and a task past
+its time limit, are the watchdog's (``executors.watchdog``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import time
 from ..worker import runner
 from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
+from .lokychannel import Channel
 from .slots import dead_tasks, read_slot
 from .spawning import sigint_deferred, start_resource_trackers_quietly
 from .watchdog import Watchdog, join, let_go, worker_pid
@@ -52,13 +54,13 @@ class LokyWorkers(Loky):
 
         self.slots = tempfile.mkdtemp(prefix="autofuture-")
         self.lost: set[int] = set()
+        self.capture = "process"
         # Every worker starts now, side by side, not at its first task, and is born
         # with SIGINT blocked until it ignores it (see spawning.sigint_deferred).
         with sigint_deferred():
             start_resource_trackers_quietly()
             self.pools = [self._one() for _ in range(workers)]
-            for pool in self.pools:
-                _boot(pool)
+            self.channels = [Channel(pool, self.slots, self.capture) for pool in self.pools]
         self.load = [0] * workers
         self.queue: collections.deque = collections.deque()
         self.lock = threading.Lock()
@@ -66,8 +68,7 @@ class LokyWorkers(Loky):
         self.closed = False
         self.pool = self.pools[0]
         self.workers = workers
-        self.capture = "process"
-        # id(loky future) -> (its pool, the future given out, the message), while it runs
+        # id(channel future) -> (its pool, the future given out, the message), while it runs
         self.inflight: dict[int, tuple] = {}
         self.watchdog = Watchdog(self)
         self.timed_out = self.watchdog.timed_out
@@ -146,11 +147,11 @@ class LokyWorkers(Loky):
         message, done, _, _ = item
         self.load[index] += 1
         try:
-            inner = self.pools[index].submit(runner.run_batch, message, self.capture)
+            inner = self.channels[index].submit(message)
         except _pool_broken():
             self._replace(index)
             try:
-                inner = self.pools[index].submit(runner.run_batch, message, self.capture)
+                inner = self.channels[index].submit(message)
             except Exception as exc:  # noqa: BLE001 - the scheduler hears of it
                 self.load[index] -= 1
                 done.set_exception(exc)
@@ -161,13 +162,14 @@ class LokyWorkers(Loky):
 
     def _replace(self, index: int) -> None:
         """A worker died: its pool is broken; a fresh one takes its place."""
+        self.channels[index].close()
         try:
             self.pools[index].shutdown(wait=False)
         except Exception:
             pass
         with sigint_deferred():
             self.pools[index] = self._one()
-            _boot(self.pools[index])
+            self.channels[index] = Channel(self.pools[index], self.slots, self.capture)
         if index == 0:
             self.pool = self.pools[0]
 
@@ -250,6 +252,9 @@ class LokyWorkers(Loky):
             queued, self.queue = list(self.queue), collections.deque()
         for _, done, _, _ in queued:
             done.cancel()
+        if not cancel:
+            for channel in self.channels:
+                channel.close()
         waits = []
         for pool in self.pools:
             if cancel:
@@ -274,13 +279,6 @@ def _in_order(queue: collections.deque, item) -> None:
             queue.insert(index, item)
             return
     queue.append(item)
-
-
-def _boot(pool) -> None:
-    """Start the pool's worker now; its pid is known as soon as it runs."""
-    pool.submit(os.getpid).add_done_callback(
-        lambda f, pool=pool: setattr(pool, "_af_pid", f.result()) if not f.exception()
-        else None)
 
 
 def _watch(adapter: LokyWorkers, started: list) -> None:
