@@ -432,6 +432,50 @@ def test_a_pool_that_stops_delivering_is_given_up_within_seconds(tmp_path, outsi
     assert one.ended - one.started < 15, f"{one.ended - one.started:.1f}s"
 
 
+FORKY = """
+    # autofuture
+    import os
+    import sys
+    import time
+
+
+    def forky():
+        # A child of the task inherits the worker's end of its channel and outlives it
+        # by a few seconds: the channel sees no hang-up until the child ends.
+        if os.fork() == 0:
+            time.sleep(4)
+            os._exit(0)
+        time.sleep(0.2)
+        os.kill(os.getpid(), 9)
+
+
+    def fine(i):
+        time.sleep(0.2)
+        return i
+
+
+    a = fine(1)
+    w = forky()
+    print("a", a)
+    print("w", w)
+"""
+
+
+def test_a_dead_worker_whose_channel_a_child_keeps_open_is_given_up(tmp_path, outside):
+    """Nothing tells the workflow of this death (no hang-up on the socket, loky's
+    notice unread while the channel waits): the watchdog gives the worker up within a
+    second, not when the child ends (without it: only then, with loky's exit code)."""
+    script = write(tmp_path, "forky.py", FORKY)
+    one = outside(script)
+    status = one.finish()
+    assert status == 1, one.err
+    assert one.out == ""
+    last = e2e.final_error_line(one.err)
+    assert last.startswith(f"autofuture.WorkerLostError: the worker running task forky() at "
+                           f"forky.py:{line_of(script, 'w = forky()')} died"), last
+    assert "did not report it within 1 s" in last, last
+
+
 # --------------------------------------------------------------------------- chaos soak
 
 CHAOS = """
