@@ -26,9 +26,10 @@ import os
 import threading
 import time
 
-from ..worker import runner
+from ..worker import runner, store
 from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
+from .outbox import Outbox
 from .spawning import sigint_deferred, start_resource_trackers_quietly
 
 #: A worker gets a second message while its first runs only when messages take less.
@@ -60,6 +61,7 @@ class LokyWorkers(Loky):
         self.pool = self.pools[0]
         self.workers = workers
         self.capture = "process"
+        self.outbox = Outbox(self.slots, store.hold_threshold())
 
     def _one(self):
         from loky import ProcessPoolExecutor
@@ -72,6 +74,9 @@ class LokyWorkers(Loky):
         done = concurrent.futures.Future()
         hold = message[3] if len(message) > 3 else None
         near = hold[3] if hold is not None and len(hold) > 3 else None
+        message, keys = self.outbox.strip(message)  # big arguments: see executors.outbox
+        if keys:
+            done.add_done_callback(lambda _, keys=keys: self.outbox.drop(keys))
         with self.lock:
             if self.closed:
                 raise RuntimeError("the pool was shut down")
@@ -179,6 +184,7 @@ class LokyWorkers(Loky):
                 pool.shutdown(wait=False, kill_workers=True)
             else:
                 pool.shutdown(wait=True)
+        self.outbox.close()
         shutil.rmtree(self.slots, ignore_errors=True)
 
 

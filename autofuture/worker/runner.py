@@ -242,7 +242,7 @@ def _load(payload, what: str, buffers=()):
     if payload is None:  # inline (see serialize.call_payload)
         return buffers, None
     try:
-        return serialize.loads(payload, buffers), None
+        return serialize.loads(payload, store.bring(buffers)), None
     except store.HeldLost as exc:  # the workflow makes the input again and resends
         info = (None, "HeldLost", str(exc.number))
         return None, (False, info, [], (time.time(), time.time(), ""))
