@@ -18,6 +18,7 @@ import types
 
 from .. import _config
 from .._errors import Terminated
+from ..executors import registry
 from ..observe import runlog
 from ..runtime import abi, tracebacks
 from ..runtime import scheduler as _scheduler
@@ -32,6 +33,7 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
     try:
         code = _hook.compile_path(path)
     except SyntaxError as exc:
+        registry.discard_prestarted()
         traceback.print_exception(type(exc), exc, exc.__traceback__ if _config.debug() else None)
         return 1
     watch = runlog.Watch(path, script_args, options)  # --trace, --progress, -v
@@ -60,6 +62,7 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
         handle.uninstall()
         sys.modules["__main__"], sys.argv = saved_main, saved_argv
         _scheduler.reset()
+        registry.discard_prestarted()  # workers started early for a run that made no task
 
 
 def _on_sigterm(signum, frame):

@@ -179,11 +179,15 @@ class LokyWorkers(Loky):
             queued, self.queue = list(self.queue), collections.deque()
         for _, done, _, _ in queued:
             done.cancel()
-        for pool in self.pools:
-            if cancel:
+        if cancel:
+            for pool in self.pools:
                 pool.shutdown(wait=False, kill_workers=True)
-            else:
-                pool.shutdown(wait=True)
+        else:  # each pool waits for its worker to end: all at once, not one after another
+            waits = [threading.Thread(target=pool.shutdown, daemon=True) for pool in self.pools]
+            for wait in waits:
+                wait.start()
+            for wait in waits:
+                wait.join()
         self.outbox.close()
         shutil.rmtree(self.slots, ignore_errors=True)
 
