@@ -95,6 +95,9 @@ def autofuture(script: str, *args) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", help="another checkout of autofuture to compare with")
+    parser.add_argument("--candidate", help="the checkout measured as 'autofuture' "
+                        "(default: this one; a git archive of a commit keeps edits made "
+                        "during the run out of it)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3,
                         help="timed repetitions per arrays process (default 3)")
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     only = args.only.split(",")
-    roots = {"autofuture": _common.REPO_ROOT}
+    roots = {"autofuture": Path(args.candidate).resolve() if args.candidate
+             else _common.REPO_ROOT}
     if args.baseline:
         roots["baseline"] = Path(args.baseline).resolve()
     timeout = 600.0
@@ -164,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     target = _common.write_json(args.json, NAME, {
         "rounds": args.rounds, "repeat": args.repeat, "baseline": args.baseline,
+        "candidate": args.candidate,
         "load_averages": load, "samples": samples, "table": header + "\n" + table})
     print(f"wrote {target}")
     return 0

@@ -70,6 +70,13 @@ class LokyWorkers(Loky):
             max_workers=1, initializer=runner.init_worker,
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots})
 
+    def preload(self, names: list[str]) -> None:
+        """Each worker imports these packages before its first message (see
+        ``worker.runner.preload``)."""
+        if names:
+            for pool in self.pools:
+                pool.submit(runner.preload, names)
+
     def submit(self, message, labels=None):
         done = concurrent.futures.Future()
         hold = message[3] if len(message) > 3 else None

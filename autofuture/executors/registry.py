@@ -63,6 +63,12 @@ def prestart(name: str, workers: int | None, live_output: bool = False) -> None:
         pass
 
 
+def preload(names: list[str]) -> None:
+    """Workers started early import these installed packages while they wait."""
+    for executor in _prestarted.values():
+        getattr(executor, "preload", lambda names: None)(names)
+
+
 def discard_prestarted() -> None:
     """The run is over: workers it started early and never used end now."""
     while _prestarted:
