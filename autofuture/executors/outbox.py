@@ -57,7 +57,11 @@ class Outbox:
             return payload
         out = []
         for buffer in buffers:
-            view = memoryview(buffer).cast("B")
+            try:
+                view = memoryview(buffer).cast("B")
+            except (TypeError, ValueError):  # not contiguous: loky pickles it as it is
+                out.append(buffer)
+                continue
             if view.nbytes < self.threshold or not self._listening():
                 out.append(buffer)
                 continue
