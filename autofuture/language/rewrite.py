@@ -35,7 +35,7 @@ from .nodes import (
 )
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 11
+SCHEMA = 12
 
 RUNTIME_MODULE = "autofuture.runtime.abi"
 
@@ -485,7 +485,7 @@ class _Rewriter:
                 parts.append(at(ast.Tuple(elts=[self.expr(value.value),
                                                  const(value.conversion), spec],
                                            ctx=ast.Load()), value))
-            else:
+            elif value.value:  # 3.12 parses some format specs with an empty text part
                 parts.append(value)
         return runtime_call("fstring", parts)
 
