@@ -186,7 +186,7 @@ def render(samples: dict) -> str:
             row = (f"{case:<15} {runner:<11} {med * 1e3:10.1f} "
                    f"{min(xs) * 1e3:8.1f} - {max(xs) * 1e3:6.1f} {noise:6.2f}")
             if runner != reference and ref:
-                pairs = list(zip(xs, ref))
+                pairs = list(zip(xs, ref, strict=True))
                 if case == "onetask":
                     extra = [(a - b) * 1e3 for a, b in pairs]
                     figure = (f"+{statistics.median(extra):.0f} ms "
