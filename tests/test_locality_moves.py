@@ -4,15 +4,14 @@
   step's result to the next step on its worker (``take``) instead of copying it:
   the workflow function's frame, kept by the call sites of its tasks, no longer
   keeps the futures it is done with.
-- Big task arguments made in the workflow reach a loky worker over the
-  workflow's own Unix socket (``executors/outbox.py``), not pickled through
-  loky's queue; what the task sees is what the plain run's call sees.
+- Big task arguments made in the workflow reach a loky worker out of band
+  (``executors/lokychannel.py``); what the task sees is what the plain run's
+  call sees, a mutation in the workflow after the call included.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import e2e
@@ -111,39 +110,3 @@ def test_big_arguments_reach_the_task_as_the_plain_call_sees_them(tmp_path):
     plain = e2e.run_plain(program, timeout=DEADLINE)
     fut = e2e.run_autofuture(program, "loky", workers=2, timeout=DEADLINE)
     e2e.assert_same(plain, fut)
-
-
-def test_the_outbox_keeps_big_buffers_out_of_the_message_until_dropped(tmp_path):
-    """The workflow's side and the worker's side of a big argument, over a real socket."""
-    from autofuture.executors.outbox import Outbox
-    from autofuture.worker import serialize, store
-
-    box = Outbox(str(tmp_path), threshold=256 * 1024)
-    try:
-        array = np.arange(1 << 20, dtype=np.float64)     # 8 MiB
-        small = np.arange(10)
-        payload = serialize.call_payload((array, small), {})
-        message = ("context", [], [(0, 7, payload)])
-        stripped, keys = box.strip(message)
-        assert len(keys) == 1
-        assert len(pickle.dumps(stripped, protocol=5)) < 64 * 1024
-        data, buffers = stripped[2][0][2]
-        (got, got_small), kwargs = serialize.loads(data, store.bring(buffers))
-        assert np.array_equal(got, array) and np.array_equal(got_small, small)
-        assert got.flags.writeable and not np.shares_memory(got, array)
-        box.drop(keys)
-        with pytest.raises(store.HeldLost):
-            store.bring(buffers)
-    finally:
-        box.close()
-        store.close_connections()
-
-
-def test_without_holding_nothing_is_kept_back(tmp_path):
-    from autofuture.executors.outbox import Outbox
-    from autofuture.worker import serialize
-
-    box = Outbox(str(tmp_path), threshold=0)            # AUTOFUTURE_HOLD_BYTES=0
-    payload = serialize.call_payload((np.zeros(1 << 20),), {})
-    message = ("context", [], [(0, 1, payload)])
-    assert box.strip(message) == (message, ())

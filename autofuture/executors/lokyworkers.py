@@ -15,21 +15,21 @@ take long, two when they are short (so it never waits for the round trip),
 as MPI ranks are.
 
 A worker that dies breaks only its own pool: the results the others hold
-stay, and only that pool is started again.
+stay, and only that pool is started again. Messages reach each worker over a
+socket of its own (``executors.lokychannel``), not through loky's queues.
 """
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures
-import os
 import threading
 import time
 
-from ..worker import runner, store
+from ..worker import runner
 from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
-from .outbox import Outbox
+from .lokychannel import Channel
 from .spawning import sigint_deferred, start_resource_trackers_quietly
 
 #: A worker gets a second message while its first runs only when messages take less.
@@ -46,13 +46,13 @@ class LokyWorkers(Loky):
 
         self.slots = tempfile.mkdtemp(prefix="autofuture-")
         self.lost: set[int] = set()
+        self.capture = "process"
         # Every worker starts now, side by side, not at its first task, and is born
         # with SIGINT blocked until it ignores it (see spawning.sigint_deferred).
         with sigint_deferred():
             start_resource_trackers_quietly()
             self.pools = [self._one() for _ in range(workers)]
-            for pool in self.pools:
-                pool.submit(os.getpid)
+            self.channels = [Channel(pool, self.slots, self.capture) for pool in self.pools]
         self.load = [0] * workers
         self.queue: collections.deque = collections.deque()
         self.lock = threading.Lock()
@@ -60,8 +60,6 @@ class LokyWorkers(Loky):
         self.closed = False
         self.pool = self.pools[0]
         self.workers = workers
-        self.capture = "process"
-        self.outbox = Outbox(self.slots, store.hold_threshold())
 
     def _one(self):
         from loky import ProcessPoolExecutor
@@ -72,18 +70,19 @@ class LokyWorkers(Loky):
 
     def preload(self, names: list[str]) -> None:
         """Each worker imports these packages before its first message (see
-        ``worker.runner.preload``)."""
+        ``worker.runner.preload``): the first message on each channel."""
         if names:
-            for pool in self.pools:
-                pool.submit(runner.preload, names)
+            message = runner.preload_message(names)
+            for channel in self.channels:
+                try:
+                    channel.submit(message)
+                except Exception:  # noqa: BLE001 - a dead worker: its first task says so
+                    pass
 
     def submit(self, message, labels=None):
         done = concurrent.futures.Future()
         hold = message[3] if len(message) > 3 else None
         near = hold[3] if hold is not None and len(hold) > 3 else None
-        message, keys = self.outbox.strip(message)  # big arguments: see executors.outbox
-        if keys:
-            done.add_done_callback(lambda _, keys=keys: self.outbox.drop(keys))
         with self.lock:
             if self.closed:
                 raise RuntimeError("the pool was shut down")
@@ -139,11 +138,11 @@ class LokyWorkers(Loky):
         message, done, _, _ = item
         self.load[index] += 1
         try:
-            inner = self.pools[index].submit(runner.run_batch, message, self.capture)
+            inner = self.channels[index].submit(message)
         except _pool_broken():
             self._replace(index)
             try:
-                inner = self.pools[index].submit(runner.run_batch, message, self.capture)
+                inner = self.channels[index].submit(message)
             except Exception as exc:  # noqa: BLE001 - the scheduler hears of it
                 self.load[index] -= 1
                 done.set_exception(exc)
@@ -152,13 +151,14 @@ class LokyWorkers(Loky):
 
     def _replace(self, index: int) -> None:
         """A worker died: its pool is broken; a fresh one takes its place."""
+        self.channels[index].close()
         try:
             self.pools[index].shutdown(wait=False)
         except Exception:
             pass
         with sigint_deferred():
             self.pools[index] = self._one()
-            self.pools[index].submit(os.getpid)
+            self.channels[index] = Channel(self.pools[index], self.slots, self.capture)
         if index == 0:
             self.pool = self.pools[0]
 
@@ -190,12 +190,13 @@ class LokyWorkers(Loky):
             for pool in self.pools:
                 pool.shutdown(wait=False, kill_workers=True)
         else:  # each pool waits for its worker to end: all at once, not one after another
+            for channel in self.channels:
+                channel.close()
             waits = [threading.Thread(target=pool.shutdown, daemon=True) for pool in self.pools]
             for wait in waits:
                 wait.start()
             for wait in waits:
                 wait.join()
-        self.outbox.close()
         shutil.rmtree(self.slots, ignore_errors=True)
 
 

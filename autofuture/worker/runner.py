@@ -71,6 +71,12 @@ def preload(names: list[str]) -> None:
             pass
 
 
+def preload_message(names: list[str]) -> tuple:
+    """A message (see ``run_batch``) whose one task is ``preload(names)``; its reply is
+    of no use to anyone."""
+    return (None, [(None, serialize.dumps(preload))], [(0, 0, (None, ((list(names),), {})))])
+
+
 #: The real ``os._exit``: under MPI a task's own ``os._exit`` is reported to rank 0 as a
 #: lost rank (_mpi), and a worker ending because its parent is gone is no task's doing.
 exit_now = os._exit
@@ -261,7 +267,7 @@ def _load(payload, what: str, buffers=()):
     if payload is None:  # inline (see serialize.call_payload)
         return buffers, None
     try:
-        return serialize.loads(payload, store.bring(buffers)), None
+        return serialize.loads(payload, buffers), None
     except store.HeldLost as exc:  # the workflow makes the input again and resends
         info = (None, "HeldLost", str(exc.number))
         return None, (False, info, [], (time.time(), time.time(), ""))

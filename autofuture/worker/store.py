@@ -149,43 +149,12 @@ def lookup(number: int):
     if spec is None:
         raise HeldLost(number)
     if spec[0] == "value":
-        data, rest = spec[1]
-        return serialize.load(spec[1] if data is None else (data, bring(rest)))
+        return serialize.load(spec[1])
     address = spec[1]
     try:
         return fetch(address, key, take)
     except (OSError, EOFError, KeyError) as exc:
         raise HeldLost(number) from exc
-
-
-class Far:
-    """A big buffer of a task's arguments that stayed in the workflow process
-    (``executors.outbox``): fetched while the task is loaded, by ``bring``."""
-
-    __slots__ = ("path", "key", "nbytes", "readonly")
-
-    def __init__(self, path: str, key: int, nbytes: int, readonly: bool):
-        self.path, self.key, self.nbytes, self.readonly = path, key, nbytes, readonly
-
-    def __reduce__(self):
-        return Far, (self.path, self.key, self.nbytes, self.readonly)
-
-
-def bring(buffers):
-    """A task's buffers with every ``Far`` one fetched from the workflow, received
-    into the memory the value will use; HeldLost(0) if the workflow no longer has it."""
-    if not any(type(buffer) is Far for buffer in buffers):
-        return buffers
-    out = []
-    for buffer in buffers:
-        if type(buffer) is Far:
-            data = _exchange(buffer.path, ("buffer", buffer.key),
-                             lambda conn, far=buffer: recv_frame(conn))
-            if len(data) != buffer.nbytes:
-                raise HeldLost(0)
-            buffer = memoryview(data).toreadonly() if buffer.readonly else data
-        out.append(buffer)
-    return out
 
 
 def _copy(value):
@@ -339,20 +308,14 @@ def fetch(address, key, take: bool = False):
 
 def request(path: str, key, take: bool):
     """(value, bytes) over a cached connection to ``path``; OSError/EOFError/KeyError."""
-    return _exchange(path, ("get", (key, take)), recv_value)
-
-
-def _exchange(path: str, request_, receive):
-    """Send ``request_`` over a cached connection to ``path`` and ``receive(conn)`` the
-    answer (once more on a fresh connection if the cached one was closed)."""
     with _connections_lock:
         conn = _connections.pop(path, None)
     for attempt in (0, 1):
         if conn is None:
             conn = connect(path)
         try:
-            send_frame(conn, pickle.dumps(request_))
-            result = receive(conn)
+            send_frame(conn, pickle.dumps(("get", (key, take))))
+            result = recv_value(conn)
         except (OSError, EOFError):
             conn.close()
             conn = None
