@@ -325,6 +325,46 @@ def test_names_hold_values_after_the_cell(kernel):
     assert kernel.value("elsewhere != os.getpid()") is True
 
 
+ALIASES = """%%autofuture --executor loky -n 2
+import time
+import autofuture
+
+def work(i):
+    time.sleep(0.3)
+    return i
+
+def size(xs):
+    return len(xs)
+
+class Acc:
+    def __init__(self):
+        self.items = []
+    def add(self, v):
+        self.items.append(v)
+
+@autofuture.local
+def fill(d, v):
+    d["a"].append(v)
+
+acc = Acc()
+alias = acc.items
+acc.add(work(1))
+print(len(alias), size(alias), alias)
+data = {"a": []}
+part = data["a"]
+fill(data, work(2))
+print(len(part), size(part), part, bool(part), 2 in part)"""
+
+
+def test_a_mutation_is_seen_through_every_alias_in_a_cell(kernel):
+    """Cells run through the same runtime as scripts: a read through another name of
+    what a pending local call changes waits for it (issue 13), as the plain cell does."""
+    outputs = kernel.run(ALIASES)
+    streams = [o for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout"]
+    assert [o["output_type"] for o in outputs] == ["stream"], describe(outputs)
+    assert streams[0]["text"] == "1 1 [1]\n1 1 [2] True True\n", describe(outputs)
+
+
 def test_a_cell_is_checked_before_it_runs(kernel):
     outputs = kernel.run("%%autofuture\nprint('never printed')\ntotal = 1\ntotal = 2\n")
     error = error_of(outputs)

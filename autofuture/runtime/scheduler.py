@@ -249,10 +249,13 @@ class Scheduler(Ordering, Sending):
             return
         self.logs.pop()
         self._effects_restored(saved)
-        if entry.kind == READ and not entry.future._af_shared \
+        if entry.kind == READ and entry.future._af_shared != 1 \
                 and type(value) not in _runahead.VALUES and not _runahead.fixed(value) \
                 and not _runahead.derived_private(entry.run, entry.args, entry.kwargs):
-            entry.future._af_shared = 1  # it may be any object the program holds
+            # It may be any object the program holds, from the start: entries made
+            # before a later effect was given this future (which shared it from then
+            # on) must not take it for private either.
+            entry.future._af_shared = 1
         self._finish(entry, value=value)
 
     def _finish(self, entry: Entry, value=_UNSET, failure=None) -> None:
