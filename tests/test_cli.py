@@ -431,6 +431,24 @@ def test_show_of_a_file_with_a_rebinding_fails_naming_it(tmp_path):
     assert not e2e.INTERNAL_FRAME.search(result.stderr)
 
 
+def test_show_into_a_pipe_closed_early_ends_quietly(tmp_path):
+    """``autofuture show big.py | head -1``: exit 141 (SIGPIPE's), no traceback."""
+    lines = "".join(f"y{i} = f({i})\n" for i in range(20_000))
+    write(tmp_path / "big.py", textwrap.dedent(CLEAN) + lines)
+    proc = subprocess.Popen([*MODULE, "show", "big.py"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    e2e.STARTED_SESSIONS.append(proc.pid)
+    assert proc.stdout.readline().startswith(b"import autofuture")
+    proc.stdout.close()
+    try:
+        err = proc.stderr.read()
+        status = proc.wait(timeout=TIMEOUT)
+    finally:
+        proc.stderr.close()
+        e2e.kill_session(proc.pid)
+    assert (status, err.decode()) == (141, "")
+
+
 @COMMANDS
 def test_rebinding_fails_at_load_before_anything_runs(tmp_path, command):
     script = write(tmp_path / "rebind_run.py", """

@@ -113,20 +113,40 @@ def _version() -> str:
     return __version__
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["check"]:
+def _subcommand(argv: list[str]) -> int:
+    if argv[0] == "check":
         return commands.check_command(argv[1:])
-    if argv[:1] == ["show"]:
+    if argv[0] == "show":
         return commands.show_command(argv[1:])
-    if argv[:1] == ["export"]:
+    if argv[0] == "export":
         from . import export as _export
 
         return _export.command(argv[1:])
-    if argv[:1] == ["report"]:
-        from ..observe import report as _report
+    from ..observe import report as _report
 
-        return _report.command(argv[1:])
+    return _report.command(argv[1:])
+
+
+def _quiet_on_closed_pipe(command, argv: list[str]) -> int:
+    """``autofuture show x.py | head`` ends quietly, as ``cat`` and ``git`` do.
+
+    Only for autofuture's own commands: a script run under autofuture meets a
+    closed pipe exactly as under ``python``, traceback and all.
+    """
+    try:
+        status = command(argv)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # Python would try again to flush stdout at exit and print a second error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by the pipe
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["check"], ["show"], ["export"], ["report"]):
+        return _quiet_on_closed_pipe(_subcommand, argv)
     if argv[:1] == ["startup-hook"]:
         from . import startup as _startup
 

@@ -503,7 +503,7 @@ class _Rewriter:
                 parts.append(at(ast.Tuple(elts=[self.expr(value.value),
                                                  const(value.conversion), spec],
                                            ctx=ast.Load()), value))
-            else:
+            elif value.value:  # 3.12 parses some format specs with an empty text part
                 parts.append(value)
         return runtime_call("fstring", parts)
 
