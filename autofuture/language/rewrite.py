@@ -36,7 +36,7 @@ from .nodes import (
 )
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 12
+SCHEMA = 13
 
 RUNTIME_MODULE = "autofuture.runtime.abi"
 
