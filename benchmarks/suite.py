@@ -86,11 +86,18 @@ LABELS = {
     "dask-processes": "dask delayed, processes",
     "dask-distributed": "dask delayed, LocalCluster",
     "parsl": "parsl HTEX",
+    "joblib": "joblib Parallel (loky)",
+    "ray": "ray.remote, local",
     "serial": "serial (plain calls)",
     "python": "plain python",
 }
 SUBMIT_PEERS = ["loky", "ppe"]
-ALL_PEERS = ["loky", "ppe", "dask-processes", "dask-distributed", "parsl"]
+ALL_PEERS = ["loky", "ppe", "joblib", "ray", "dask-processes", "dask-distributed", "parsl"]
+#: The map row (issue 16: at least joblib's throughput) runs on the fast peers only: the
+#: others would take minutes per repetition for its 50,000 tasks.
+MAP_PEERS = ["loky", "ppe", "joblib"]
+#: The scale rows: the peers whose driver cost per task is worth comparing.
+SCALE_PEERS = ["loky", "ppe", "joblib"]
 #: autofuture on a cluster engine, each run on the benchmarks below against that
 #: engine's own way of submitting (issue 15).
 ENGINE_RUNNERS = {"autofuture-dask": ("dask", ["dask-submit", "dask-distributed"]),
@@ -117,6 +124,7 @@ FULL = Settings(rounds=2, repeat=4, min_repeat=2, budget=40.0, scale_processes=3
                 latency_round_trips=300, timeout=900)
 
 NOOP_TASKS = 5000
+MAP_TASKS = 50_000
 DAG_LEAVES = 1000
 CPU_TASKS = 64
 CPU_TASK_SECONDS = 0.025
@@ -124,7 +132,7 @@ ARRAY_MIBS = (10, 100)
 ARRAY_STEPS = 8
 FANOUT_MIB = 10
 FANOUT_BRANCHES = 8
-FANOUT_PEERS = ["loky", "ppe", "dask-processes", "dask-distributed"]
+FANOUT_PEERS = ["loky", "ppe", "joblib", "ray", "dask-processes", "dask-distributed"]
 MPI_RANKS = (3, 16)                 # 16 ranks on this machine's cores: oversubscribed
 DRIVER_ITERATIONS = 20_000          # x 5 operations = 100,000
 SCALE_SIZES = (10_000, 100_000)
@@ -249,6 +257,11 @@ def build_plan(selected: list[str], runners: list[str], s: Settings, cpu: tuple[
         af["noop"] = [autofuture_command("af_noop.py", NOOP_TASKS, s.repeat, 200)]
         for r in peer:
             peer[r].append({"case": "noop", "tasks": NOOP_TASKS, "warmup": 200, **common})
+    if "map" in selected:
+        af["map"] = [autofuture_command("af_noop.py", MAP_TASKS, s.repeat, 200, "map")]
+        for r in peer:
+            if r in MAP_PEERS:
+                peer[r].append({"case": "map", "tasks": MAP_TASKS, "warmup": 200, **common})
     if "latency" in selected:
         af["latency"] = [autofuture_command("af_latency.py", s.latency_round_trips,
                                             s.repeat, 50)]
@@ -319,6 +332,22 @@ def program_commands(index: int) -> list[tuple[str, list[str]]]:
     return pair if index % 2 == 0 else pair[::-1]
 
 
+def run_mpi_latency(s: Settings) -> Outcome:
+    """The single-task round trip under ``mpiexec -n 3`` (issue 16: at most 0.5 ms)."""
+    import shutil
+
+    mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) \
+        or shutil.which("mpiexec")
+    if mpiexec is None:
+        return Outcome([], "no mpiexec (pip install mpich mpi4py)", 0.0)
+    command = [mpiexec, "-n", "3", sys.executable, "-m", "autofuture",
+               str(CASES / "af_latency.py"), s.latency_round_trips, s.repeat, 50]
+    outcome = run_process([str(part) for part in command], s.timeout)
+    for record in outcome.records:
+        record["case"] = "mpi-latency"
+    return outcome
+
+
 def run_mpi(ranks: int, s: Settings) -> Outcome:
     """The fan-out of arrays under ``mpiexec -n RANKS``, with the bytes rank 0 received
     (every reply and every fetch, from its --trace) against what the workflow read."""
@@ -354,7 +383,7 @@ def scale_commands(runners: list[str]) -> list[tuple[str, list[str]]]:
     for size in SCALE_SIZES:
         if "autofuture" in runners:
             commands.append(("autofuture", autofuture_command("af_scale.py", size, 1)))
-        for r in SUBMIT_PEERS:
+        for r in SCALE_PEERS:
             if r in runners:
                 commands.append((r, peers_command(r, [{"case": "scale", "tasks": size,
                                                        "repeat": 1}])))
@@ -420,6 +449,8 @@ def run_all(selected: list[str], runners: list[str], s: Settings, cpu: tuple[int
             for ranks in MPI_RANKS:
                 print(f"  mpi {index + 1}: mpiexec -n {ranks}", file=sys.stderr)
                 note("autofuture", run_mpi(ranks, s), ["mpi"])
+            print(f"  mpi {index + 1}: round trip, mpiexec -n 3", file=sys.stderr)
+            note("autofuture", run_mpi_latency(s), ["mpi-latency"])
     if "scale" in selected:
         for index in range(s.scale_processes):
             for runner, command in scale_commands(runners):
@@ -466,16 +497,31 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
             if a and row.samples:
                 row.ratio = a / median(row.samples)
             row.target = Target(">=", 3.0) if row.runner == "loky" else None
+        add_best_peer(rows, higher_is_better=True, af_over_peer=True)
         blocks.append((f"no-op throughput, {NOOP_TASKS:,} tasks",
                        "ratio = autofuture's throughput / the runner's (above 1: autofuture "
                        "ahead)", rows))
+    if "map" in records or "map" in errors:
+        rows = rows_for("map", lead + [p for p in peers if p in MAP_PEERS], "tasks/s",
+                        lambda r: r["tasks"] / r["seconds"])
+        a = af_median(rows)
+        for row in rows[1:]:
+            if a and row.samples:
+                row.ratio = a / median(row.samples)
+            row.target = Target(">=", 1.0) if row.runner == "joblib" else None
+        add_best_peer(rows, higher_is_better=True, af_over_peer=True)
+        blocks.append((f"map: [noop(i) for i in range({MAP_TASKS:,})], then the sum",
+                       "ratio = autofuture's throughput / the runner's (above 1: autofuture "
+                       "ahead); joblib: one Parallel call, automatic batching", rows))
     if "latency" in records or "latency" in errors:
         rows = rows_for("latency", lead + peers, "µs", lambda r: r["seconds"] * 1e6)
         a = af_median(rows)
         for row in rows[1:]:
             if a and row.samples:
                 row.ratio = a / median(row.samples)
-            row.target = Target("<=", 1.2) if row.runner == "loky" else None
+            row.target = {"loky": Target("<=", 1.2),
+                          "ppe": Target("<=", 1.0)}.get(row.runner)
+        add_best_peer(rows, higher_is_better=False, af_over_peer=True)
         blocks.append(("single-task round trip",
                        "ratio = autofuture's round trip / the runner's (below 1: autofuture "
                        "ahead)", rows))
@@ -487,6 +533,7 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
                 row.ratio = median(row.samples) / a
             row.target = {"loky": Target(">=", 1.0), "dask-processes": Target(">=", 1.3),
                           "dask-distributed": Target(">=", 1.3)}.get(row.runner)
+        add_best_peer(rows, higher_is_better=False, af_over_peer=False)
         blocks.append((f"fan-out/fan-in DAG, {DAG_LEAVES:,} leaves + binary-tree sum",
                        "ratio = the runner's time / autofuture's (above 1: autofuture "
                        "ahead); loky and ProcessPoolExecutor chain with add_done_callback",
@@ -500,6 +547,7 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
                     row.ratio = median(serial.samples) / median(row.samples)
         if rows[0].runner == "autofuture":
             rows[0].target = Target(">=", 1.95)
+        add_best_peer(rows[:-1], higher_is_better=False, af_over_peer=False, into=rows)
         blocks.append((f"CPU-bound, {CPU_TASKS} tasks of ~{CPU_TASK_SECONDS * 1e3:.0f} ms "
                        "pure Python",
                        "ratio = speedup: serial time / the runner's time (2 workers: "
@@ -513,6 +561,7 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
                 row.ratio = a / median(row.samples)
             row.target = {"loky": Target("<=", 1.2),
                           "dask-distributed": Target("<=", 1.0)}.get(row.runner)
+        add_best_peer(rows, higher_is_better=False, af_over_peer=True)
         blocks.append((f"{mib} MiB numpy array through a chain of {ARRAY_STEPS} tasks",
                        "ratio = autofuture's time / the runner's (below 1: autofuture "
                        "ahead)", rows))
@@ -524,6 +573,7 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
             if a and row.samples:
                 row.ratio = a / median(row.samples)
             row.target = Target("<=", 1.0) if row.runner == "dask-distributed" else None
+        add_best_peer(rows, higher_is_better=False, af_over_peer=True)
         blocks.append((f"fan-out/fan-in of {FANOUT_MIB} MiB arrays: 1 make, "
                        f"{FANOUT_BRANCHES} branches, a binary tree of adds",
                        "ratio = autofuture's time / the runner's (below 1: autofuture "
@@ -548,6 +598,14 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
             if not row.samples:
                 row.skipped = errors.get("mpi", {}).get("autofuture") or "not run"
             rows.append(row)
+        latency = Row("autofuture", "mpiexec -n 3: single-task round trip", "µs",
+                      [r["seconds"] * 1e6 for r in records.get("mpi-latency", {}).get(
+                          "autofuture", [])], target=Target("<=", 500, on="value"))
+        if not latency.samples:
+            latency.skipped = errors.get("mpi-latency", {}).get("autofuture") or "not run"
+        blocks.append(("MPI: single-task round trip (af_latency.py under mpiexec -n 3)",
+                       "target on the value: at most 500 µs (issue 16), no rank spinning a "
+                       "core", [latency]))
         blocks.append((f"MPI: the fan-out of {FANOUT_MIB} MiB arrays, time and bytes rank 0 "
                        "received",
                        "rank 0 got: every task reply and fetch (its --trace), against the "
@@ -562,7 +620,7 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
                        "ratio = time under python -m autofuture / time under plain python "
                        "(the same file)", rows))
     if "scale" in records or "scale" in errors:
-        names = lead + [r for r in SUBMIT_PEERS if r in runners]
+        names = lead + [r for r in SCALE_PEERS if r in runners]
         time_rows: list[Row] = []
         mem_rows: list[Row] = []
         for r in names:
@@ -589,7 +647,7 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
                     m.target = Target("<=", 1024, on="value")
                 time_rows.append(t)
                 mem_rows.append(m)
-        for r in ("dask-processes", "dask-distributed", "parsl"):
+        for r in ("ray", "dask-processes", "dask-distributed", "parsl"):
             if r in runners:
                 reason = ("not run: the scale rows measure the driver's own cost per task "
                           "against the raw executors")
@@ -603,6 +661,23 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
                        "the value", mem_rows))
     # The cluster engines' rows (issue 15) are blocks of their own, after the others.
     return blocks + engine_rows(records, errors, runners, skip)
+
+
+def add_best_peer(rows: list[Row], higher_is_better: bool, af_over_peer: bool,
+                  into: list[Row] | None = None) -> None:
+    """Append a row for the block's best peer (by median), with autofuture's ratio to it
+    in the block's own direction and issue 16's target: ahead of it, ratio 1.0."""
+    if not rows or rows[0].runner != "autofuture" or not rows[0].samples:
+        return
+    peers = [row for row in rows[1:] if row.samples and row.runner in ALL_PEERS]
+    if not peers:
+        return
+    best = (max if higher_is_better else min)(peers, key=lambda row: median(row.samples))
+    a, b = median(rows[0].samples), median(best.samples)
+    ahead = ">=" if higher_is_better == af_over_peer else "<="
+    (rows if into is None else into).append(
+        Row("best", f"= best peer: {best.label}", best.unit, list(best.samples),
+            ratio=a / b if af_over_peer else b / a, target=Target(ahead, 1.0)))
 
 
 def engine_rows(records, errors, runners, skip) -> list:
@@ -658,7 +733,7 @@ def fmt(x: float) -> str:
 def render(blocks) -> tuple[str, list[dict]]:
     lines = []
     summary = []
-    head = (f"{'runner':<32} {'median':>10} {'min – max':>21} {'n':>3}  "
+    head = (f"{'runner':<38} {'median':>10} {'min – max':>21} {'n':>3}  "
             f"{'ratio':>6}  {'target':>8}  status")
     for title, legend, rows in blocks:
         unit = next((row.unit for row in rows), "")
@@ -669,7 +744,7 @@ def render(blocks) -> tuple[str, list[dict]]:
             entry = {"benchmark": title, "runner": row.runner, "label": row.label,
                      "unit": row.unit}
             if row.skipped:
-                lines.append(f"{row.label:<32} {'–':>10} {'':>21} {0:>3}  "
+                lines.append(f"{row.label:<38} {'–':>10} {'':>21} {0:>3}  "
                              f"{'':>6}  {'':>8}  skipped: {row.skipped}")
                 entry["skipped"] = row.skipped
                 summary.append(entry)
@@ -684,7 +759,7 @@ def render(blocks) -> tuple[str, list[dict]]:
                     status = "met" if row.target.met(x) else "BEHIND"
             if row.extra.get("error"):
                 status = (status + " " if status else "") + f"(then: {row.extra['error']})"
-            lines.append(f"{row.label:<32} {fmt(med):>10} {spread:>21} "
+            lines.append(f"{row.label:<38} {fmt(med):>10} {spread:>21} "
                          f"{len(row.samples):>3}  {ratio:>6}  "
                          f"{row.target.text() if row.target else '':>8}  {status}".rstrip())
             entry.update(_common.summary(row.samples))
@@ -702,7 +777,7 @@ def versions() -> dict[str, str | None]:
 
     out = {}
     for name in ("autofuture", "loky", "cloudpickle", "dill", "numpy", "dask", "distributed",
-                 "parsl"):
+                 "parsl", "joblib", "ray"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -714,7 +789,7 @@ def missing_peers(runners: list[str]) -> dict[str, str]:
     """Runners whose package is not installed, with the reason shown in the table."""
     needs = {"dask-processes": "dask", "dask-distributed": "distributed", "parsl": "parsl",
              "dask-submit": "distributed", "autofuture-dask": "distributed",
-             "autofuture-parsl": "parsl"}
+             "autofuture-parsl": "parsl", "joblib": "joblib", "ray": "ray"}
     skip = {}
     for r, module in needs.items():
         if r in runners and importlib.util.find_spec(module) is None:
@@ -862,16 +937,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="one round, fewer repetitions (about 3 minutes)")
     parser.add_argument("--only",
-                        default="noop,latency,dag,cpu,arrays,fanout,program,mpi,driver,scale",
+                        default="noop,map,latency,dag,cpu,arrays,fanout,program,mpi,driver,"
+                        "scale",
                         help="comma-separated benchmarks (default: all)")
     parser.add_argument("--runners", default=",".join(["autofuture", *ALL_PEERS,
                                                        *ENGINE_RUNNERS, "dask-submit"]),
                         help="comma-separated runners (default: autofuture and all peers)")
     parser.add_argument("--json", help=f"result file (default benchmarks/results/{NAME}.json)")
     parser.add_argument("--profile", metavar="CASE",
-                        choices=["noop", "latency", "dag", "cpu", "arrays", "fanout", "driver",
-                                 "scale",
-                                 "scale-memory"],
+                        choices=["noop", "map", "latency", "dag", "cpu", "arrays", "fanout",
+                                 "driver", "scale", "scale-memory"],
                         help="profile autofuture on one benchmark instead (needs py-spy)")
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
@@ -881,8 +956,8 @@ def main(argv: list[str] | None = None) -> int:
     runners = [r.strip() for r in args.runners.split(",") if r.strip()]
     unknown = [r for r in runners if r not in LABELS] + [
         b for b in selected
-        if b not in ("noop", "latency", "dag", "cpu", "arrays", "fanout", "program", "mpi",
-                     "driver", "scale")]
+        if b not in ("noop", "map", "latency", "dag", "cpu", "arrays", "fanout", "program",
+                     "mpi", "driver", "scale")]
     if unknown:
         parser.error(f"unknown: {', '.join(unknown)}")
     skip = missing_peers(runners)

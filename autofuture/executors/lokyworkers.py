@@ -15,20 +15,21 @@ take long, two when they are short (so it never waits for the round trip),
 as MPI ranks are.
 
 A worker that dies breaks only its own pool: the results the others hold
-stay, and only that pool is started again.
+stay, and only that pool is started again. Messages reach each worker over a
+socket of its own (``executors.lokychannel``), not through loky's queues.
 """
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures
-import os
 import threading
 import time
 
 from ..worker import runner
 from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
+from .lokychannel import Channel
 from .spawning import sigint_deferred, start_resource_trackers_quietly
 
 #: A worker gets a second message while its first runs only when messages take less.
@@ -45,13 +46,13 @@ class LokyWorkers(Loky):
 
         self.slots = tempfile.mkdtemp(prefix="autofuture-")
         self.lost: set[int] = set()
+        self.capture = "process"
         # Every worker starts now, side by side, not at its first task, and is born
         # with SIGINT blocked until it ignores it (see spawning.sigint_deferred).
         with sigint_deferred():
             start_resource_trackers_quietly()
             self.pools = [self._one() for _ in range(workers)]
-            for pool in self.pools:
-                pool.submit(os.getpid)
+            self.channels = [Channel(pool, self.slots, self.capture) for pool in self.pools]
         self.load = [0] * workers
         self.queue: collections.deque = collections.deque()
         self.lock = threading.Lock()
@@ -59,7 +60,6 @@ class LokyWorkers(Loky):
         self.closed = False
         self.pool = self.pools[0]
         self.workers = workers
-        self.capture = "process"
 
     def _one(self):
         from loky import ProcessPoolExecutor
@@ -67,6 +67,17 @@ class LokyWorkers(Loky):
         return ProcessPoolExecutor(
             max_workers=1, initializer=runner.init_worker,
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots})
+
+    def preload(self, names: list[str]) -> None:
+        """Each worker imports these packages before its first message (see
+        ``worker.runner.preload``): the first message on each channel."""
+        if names:
+            message = runner.preload_message(names)
+            for channel in self.channels:
+                try:
+                    channel.submit(message)
+                except Exception:  # noqa: BLE001 - a dead worker: its first task says so
+                    pass
 
     def submit(self, message, labels=None):
         done = concurrent.futures.Future()
@@ -127,11 +138,11 @@ class LokyWorkers(Loky):
         message, done, _, _ = item
         self.load[index] += 1
         try:
-            inner = self.pools[index].submit(runner.run_batch, message, self.capture)
+            inner = self.channels[index].submit(message)
         except _pool_broken():
             self._replace(index)
             try:
-                inner = self.pools[index].submit(runner.run_batch, message, self.capture)
+                inner = self.channels[index].submit(message)
             except Exception as exc:  # noqa: BLE001 - the scheduler hears of it
                 self.load[index] -= 1
                 done.set_exception(exc)
@@ -140,13 +151,14 @@ class LokyWorkers(Loky):
 
     def _replace(self, index: int) -> None:
         """A worker died: its pool is broken; a fresh one takes its place."""
+        self.channels[index].close()
         try:
             self.pools[index].shutdown(wait=False)
         except Exception:
             pass
         with sigint_deferred():
             self.pools[index] = self._one()
-            self.pools[index].submit(os.getpid)
+            self.channels[index] = Channel(self.pools[index], self.slots, self.capture)
         if index == 0:
             self.pool = self.pools[0]
 
@@ -174,11 +186,17 @@ class LokyWorkers(Loky):
             queued, self.queue = list(self.queue), collections.deque()
         for _, done, _, _ in queued:
             done.cancel()
-        for pool in self.pools:
-            if cancel:
+        if cancel:
+            for pool in self.pools:
                 pool.shutdown(wait=False, kill_workers=True)
-            else:
-                pool.shutdown(wait=True)
+        else:  # each pool waits for its worker to end: all at once, not one after another
+            for channel in self.channels:
+                channel.close()
+            waits = [threading.Thread(target=pool.shutdown, daemon=True) for pool in self.pools]
+            for wait in waits:
+                wait.start()
+            for wait in waits:
+                wait.join()
         shutil.rmtree(self.slots, ignore_errors=True)
 
 

@@ -1,7 +1,7 @@
 # autofuture
 """No-op throughput: N no-op tasks, then their sum (run by benchmarks/suite.py).
 
-    python -m autofuture -n 2 benchmarks/cases/af_noop.py N REPEAT WARMUP
+    python -m autofuture -n 2 benchmarks/cases/af_noop.py N REPEAT WARMUP [CASE]
 
 A warm-up batch of WARMUP tasks starts and warms the worker pool; then each of
 REPEAT repetitions times, with time.perf_counter, the submission of N task
@@ -16,6 +16,7 @@ import time
 N = int(sys.argv[1])
 REPEAT = int(sys.argv[2])
 WARMUP = int(sys.argv[3])
+CASE = sys.argv[4] if len(sys.argv) > 4 else "noop"  # "map": the same, with 50,000 tasks
 
 
 def noop(i: int) -> int:
@@ -33,5 +34,5 @@ for _ in range(REPEAT):
     if total != N * (N - 1) // 2:
         raise SystemExit("the timed batch returned wrong results")
     elapsed = time.perf_counter() - start
-    print("BENCH " + json.dumps({"case": "noop", "tasks": N, "seconds": elapsed}),
+    print("BENCH " + json.dumps({"case": CASE, "tasks": N, "seconds": elapsed}),
           file=sys.stderr)

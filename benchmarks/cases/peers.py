@@ -16,7 +16,9 @@ RUNNER is one of
 * ``dask-submit``       -- ``client.submit`` per task (futures as the arguments
                            of dependent tasks) on the same kind of ``LocalCluster``;
 * ``parsl``             -- ``@python_app`` on a local ``HighThroughputExecutor``
-                           with 2 workers.
+                           with 2 workers;
+* ``joblib``, ``ray``   -- ``joblib.Parallel(n_jobs=2)`` and ``@ray.remote`` on a
+                           local ``ray.init(num_cpus=2)``: see peers_joblib_ray.py.
 
 PLAN_JSON is a JSON list of cases, each ``{"case": NAME, ...parameters}``.
 The pool or cluster is started once; each case then runs its own warm-up and
@@ -162,7 +164,9 @@ class SubmitRunner:
             elapsed = time.perf_counter() - start
             if total != tasks * (tasks - 1) // 2:
                 raise SystemExit("the timed batch returned wrong results")
-            report("noop", tasks=tasks, seconds=elapsed)
+            report(opts.get("case", "noop"), tasks=tasks, seconds=elapsed)
+
+    map = noop  # the map row: the same, with more tasks
 
     def latency(self, round_trips: int, repeat: int, warmup: int, **opts: float) -> None:
         ex = self.executor
@@ -593,6 +597,10 @@ def make_runner(name: str):
         return DaskSubmitRunner()
     if name == "parsl":
         return ParslRunner()
+    if name in ("joblib", "ray"):
+        import peers_joblib_ray  # next to this script
+
+        return peers_joblib_ray.make(name, sys.modules[__name__])
     raise SystemExit(f"unknown runner {name!r}")
 
 

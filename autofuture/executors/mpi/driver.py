@@ -176,11 +176,14 @@ class MPIExecutor:
         return _FULL if rank is None else rank
 
     def _pick(self, depth: int):
+        """A rank with room: the idle rank that finished last first, while it still
+        polls without sleeping (SPIN_SECONDS_WORKER), so one task at a time costs no
+        wake-up; then a rank with one message."""
         for pool, load in ((self._free, 0), (self._half, 1)):
             if load >= depth:
                 break
             while pool:
-                rank = pool.popleft()
+                rank = pool.pop() if load == 0 else pool.popleft()
                 if self._load[rank] == load and rank not in self._lost:
                     return rank
         return None
@@ -188,6 +191,9 @@ class MPIExecutor:
     def _set_load(self, rank: int, load: int) -> None:
         self._load[rank] = load
         if load == 0:
+            if len(self._free) > 4 * len(self._ranks):  # stale entries (see _choose)
+                self._free = collections.deque(
+                    r for r in self._ranks if self._load[r] == 0 and r != rank)
             self._free.append(rank)
         elif load == 1:
             self._half.append(rank)
