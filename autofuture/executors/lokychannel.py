@@ -42,6 +42,7 @@ import pickle
 import secrets
 import socket
 import threading
+import weakref
 from multiprocessing.connection import Connection
 
 #: How long the reader waits for loky to say how a worker that hung up ended.
@@ -140,6 +141,13 @@ class Channel:
         self.thread = threading.Thread(target=self._read, daemon=True,
                                        name="autofuture-loky-channel")
         self.thread.start()
+        # A run that ends without shutting its pool down (autofuture.install() leaves
+        # it to the interpreter's exit) must hang up first: loky's exit hook waits for
+        # every worker, whose serve() would wait for us. threading runs these hooks last
+        # registered first, and loky registers its own as each pool starts: so every
+        # channel registers, after its pool started, one that hangs up all of them.
+        _open.add(self)
+        getattr(threading, "_register_atexit", lambda fn: None)(_hang_up_all)
 
     def submit(self, message) -> concurrent.futures.Future:
         """Write the message now (or once the worker is up); its reply sets the future.
@@ -254,6 +262,14 @@ class Channel:
                     _send(conn, _dumps(None))
                 except OSError:
                     pass
+
+
+_open: weakref.WeakSet = weakref.WeakSet()
+
+
+def _hang_up_all() -> None:
+    for channel in list(_open):
+        channel.close()
 
 
 def _broken(failure: BaseException | None) -> BaseException:

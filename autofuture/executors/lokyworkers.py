@@ -80,6 +80,17 @@ class LokyWorkers(Loky):
             max_workers=1, initializer=runner.init_worker,
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots})
 
+    def preload(self, names: list[str]) -> None:
+        """Each worker imports these packages before its first message (see
+        ``worker.runner.preload``): the first message on each channel."""
+        if names:
+            message = runner.preload_message(names)
+            for channel in self.channels:
+                try:
+                    channel.submit(message)
+                except Exception:  # noqa: BLE001 - a dead worker: its first task says so
+                    pass
+
     def submit(self, message, labels=None, timeouts=None):
         done = concurrent.futures.Future()
         if timeouts is not None:
@@ -252,19 +263,19 @@ class LokyWorkers(Loky):
             queued, self.queue = list(self.queue), collections.deque()
         for _, done, _, _ in queued:
             done.cancel()
-        if not cancel:
+        if cancel:
+            for pool in self.pools:
+                pool.shutdown(wait=False, kill_workers=True)
+        else:  # each pool waits for its worker to end: all at once, not one after another
             for channel in self.channels:
                 channel.close()
-        waits = []
-        for pool in self.pools:
-            if cancel:
-                pool.shutdown(wait=False, kill_workers=True)
-            else:  # all told to stop at once, then waited for, each not forever (join)
+            waits = []  # all told to stop at once, then waited for, each not forever (join)
+            for pool in self.pools:
                 waits.append((pool, getattr(pool, "_executor_manager_thread", None),
                               getattr(pool, "_result_queue", None)))
                 pool.shutdown(wait=False)
-        for pool, thread, results in waits:
-            join(pool, thread, results)
+            for pool, thread, results in waits:
+                join(pool, thread, results)
         shutil.rmtree(self.slots, ignore_errors=True)
 
 
