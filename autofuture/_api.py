@@ -26,10 +26,22 @@ def _mark(fn, marker):
     )
 
 
-def task(fn=None, /, *, retries: int = 0, retry_on: tuple = ()):
+def task(fn=None, /, *, retries: int = 0, retry_on: tuple = (), timeout: float | None = None):
     """Make calls of ``fn`` from futurized code tasks: ``@autofuture.task`` on a method,
-    or ``autofuture.task(library_function)``. ``task(retries=2)`` gives options."""
-    options = TaskOptions(retries=retries, retry_on=retry_on)
+    or ``autofuture.task(library_function)``. ``task(retries=2)`` gives options.
+
+    ``timeout``: seconds an attempt may run; past it the task fails with
+    ``TimeoutError`` (its worker process is killed and replaced), or runs again
+    if it has ``retries`` left. Overrides ``--task-timeout`` for this task.
+    """
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"autofuture.task(timeout=...) takes a number of seconds, "
+                            f"not a {type(timeout).__name__}")
+        if not timeout > 0 or timeout == float("inf"):
+            raise ValueError(f"autofuture.task(timeout=...) must be a number of seconds "
+                             f"above 0, got {timeout!r}")
+    options = TaskOptions(retries=retries, retry_on=retry_on, timeout=timeout)
     if fn is None:
         return lambda f: _mark(f, options)
     return _mark(fn, options)

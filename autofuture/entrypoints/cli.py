@@ -13,8 +13,10 @@ import importlib.util
 import os
 import sys
 
+from .. import _config
 from ..executors import registry
 from ..observe import runlog
+from ..runtime import entries
 from ..runtime import scheduler as _scheduler
 
 USAGE = """\
@@ -54,6 +56,13 @@ def _bytes(text: str) -> int:
     return int(value * _UNITS[unit])
 
 
+def _seconds(text: str) -> float | None:
+    value, problem = entries.parse_timeout(text)
+    if problem is not None or not text.strip():
+        raise argparse.ArgumentTypeError(problem or "expected a number of seconds, got ''")
+    return value
+
+
 def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m autofuture", usage=USAGE,
@@ -74,6 +83,11 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--retries", type=int, default=0, metavar="N",
                         help="run a task whose worker died up to N more times (default: 0; "
                              "autofuture.task(retries=..., retry_on=...) sets it per task)")
+    parser.add_argument("--task-timeout", type=_seconds, default=None, metavar="SECONDS",
+                        help="a task running longer fails with TimeoutError, its worker "
+                             "killed and replaced (default: no limit; also "
+                             "AUTOFUTURE_TASK_TIMEOUT; autofuture.task(timeout=...) sets it "
+                             "per task)")
     parser.add_argument("--lookahead", type=_positive, default=10_000,
                         help="how many pending operations the workflow may run ahead "
                              "(default: 10000)")
@@ -168,11 +182,17 @@ def main(argv: list[str] | None = None) -> int:
     problem = registry.check_name(executor)
     if problem is not None:
         parser.error(problem)
+    task_timeout = args.task_timeout
+    if task_timeout is None:
+        task_timeout, problem = entries.parse_timeout(_config.env_str("TASK_TIMEOUT") or "")
+        if problem is not None:
+            parser.error(f"AUTOFUTURE_TASK_TIMEOUT: {problem}")
     options = _scheduler.Options(executor=executor, workers=args.workers,
                                  lookahead=args.lookahead, keep_going=args.keep_going,
                                  task_output=args.task_output, retries=args.retries,
                                  checkpoint=args.checkpoint,
-                                 worker_memory=args.worker_memory)
+                                 worker_memory=args.worker_memory,
+                                 task_timeout=task_timeout)
     _scheduler.configure(options)
     options.trace, options.progress = args.trace, args.progress  # observers, see run()
     runlog.setup(args.verbose - args.quiet)

@@ -56,7 +56,7 @@ class Loky(UnixHolders, PoolAdapter):
         self.booting = False
         return future
 
-    def lost_tasks(self) -> set[int]:
+    def lost_tasks(self, exc=None) -> set[int]:
         """Numbers of the tasks that were running in workers that have died."""
         return dead_tasks(self.slots, self.lost)
 

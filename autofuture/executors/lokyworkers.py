@@ -17,12 +17,16 @@ as MPI ranks are.
 A worker that dies breaks only its own pool: the results the others hold
 stay, and only that pool is started again. Messages reach each worker over a
 socket of its own (``executors.lokychannel``), not through loky's queues.
+The task its slot file names is the one it killed (``lost_tasks``); the
+others of its messages are innocent. A death nobody reports, and a task past
+its time limit, are the watchdog's (``executors.watchdog``).
 """
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures
+import os
 import threading
 import time
 
@@ -30,7 +34,9 @@ from ..worker import runner
 from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
 from .lokychannel import Channel
+from .slots import dead_tasks, read_slot
 from .spawning import sigint_deferred, start_resource_trackers_quietly
+from .watchdog import Watchdog, join, let_go, worker_pid
 
 #: A worker gets a second message while its first runs only when messages take less.
 PREFETCH_BELOW_SECONDS = 0.005
@@ -40,6 +46,8 @@ _FULL = object()
 
 class LokyWorkers(Loky):
     """One single-process loky pool per worker, and a queue of messages in front of them."""
+
+    enforces_timeouts = True
 
     def __init__(self, workers: int):
         import tempfile
@@ -60,6 +68,10 @@ class LokyWorkers(Loky):
         self.closed = False
         self.pool = self.pools[0]
         self.workers = workers
+        # id(channel future) -> (its pool, the future given out, the message), while it runs
+        self.inflight: dict[int, tuple] = {}
+        self.watchdog = Watchdog(self)
+        self.timed_out = self.watchdog.timed_out
 
     def _one(self):
         from loky import ProcessPoolExecutor
@@ -79,14 +91,22 @@ class LokyWorkers(Loky):
                 except Exception:  # noqa: BLE001 - a dead worker: its first task says so
                     pass
 
-    def submit(self, message, labels=None):
+    def submit(self, message, labels=None, timeouts=None):
         done = concurrent.futures.Future()
+        if timeouts is not None:
+            for (_, number, _), limit in zip(message[2], timeouts, strict=True):
+                if limit:
+                    self.watchdog.limits[number] = limit
         hold = message[3] if len(message) > 3 else None
         near = hold[3] if hold is not None and len(hold) > 3 else None
         with self.lock:
             if self.closed:
                 raise RuntimeError("the pool was shut down")
-            self.queue.append((message, done, near, time.monotonic()))
+            item = (message, done, near, time.monotonic())
+            if self.queue and _first(self.queue[-1]) > _first(item):
+                _in_order(self.queue, item)  # sent again after a loss: before later work
+            else:
+                self.queue.append(item)
             started = self._pump()
         _watch(self, started)
         return done
@@ -147,6 +167,8 @@ class LokyWorkers(Loky):
                 self.load[index] -= 1
                 done.set_exception(exc)
                 return None
+        self.inflight[id(inner)] = (self.pools[index], done, message)
+        worker_pid(self.pools[index])  # known while it lives: _culprits needs it after
         return index, inner, done, time.monotonic()
 
     def _replace(self, index: int) -> None:
@@ -165,18 +187,73 @@ class LokyWorkers(Loky):
     def _done(self, index: int, inner, done, started: float) -> None:
         more = []
         with self.lock:
+            flying = self.inflight.pop(id(inner), None)
+            if flying is None:
+                return  # given up (give_up): its message failed then
             self.load[index] -= 1
             seconds = time.monotonic() - started
             self.seconds = seconds if self.seconds is None else 0.7 * self.seconds + 0.3 * seconds
             if not self.closed:
                 more = self._pump()
         _watch(self, more)
+        if self.watchdog.limits:  # before the scheduler may send the task again
+            for _, number, _ in flying[2][2]:
+                self.watchdog.limits.pop(number, None)
         if inner.cancelled():
             done.cancel()
         elif inner.exception() is not None:
-            done.set_exception(inner.exception())
+            exc = inner.exception()
+            if isinstance(exc, _pool_broken()) and getattr(exc, "_af_culprits", None) is None:
+                exc._af_culprits = self._culprits(flying[0])  # one for both its messages
+            done.set_exception(exc)
         else:
             done.set_result(inner.result())
+
+    def _culprits(self, pool) -> set[int]:
+        """The task the pool's dead worker was running, from its slot file (none if it
+        died between tasks): the only one of its messages' tasks charged for the loss."""
+        culprits = getattr(pool, "_af_culprits", None)
+        if culprits is not None:
+            return set(culprits)
+        pid = worker_pid(pool)
+        slot = None
+        if pid is not None:
+            path = os.path.join(self.slots, str(pid))
+            slot = read_slot(path)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        pool._af_culprits = {slot[0]} if slot is not None and slot[0] else set()
+        return set(pool._af_culprits)
+
+    def lost_tasks(self, exc=None) -> set[int]:
+        """The tasks the workers whose death failed ``exc``'s message were running."""
+        culprits = getattr(exc, "_af_culprits", None)
+        return culprits if culprits is not None else dead_tasks(self.slots, self.lost)
+
+    def give_up(self, index: int, pool, why: str) -> None:
+        """The watchdog found ``pool``'s worker dead, unreported by loky: its messages are
+        lost (with the culprit its slot file names), a fresh worker takes its place."""
+        from .._errors import WorkerLostError
+
+        with self.lock:
+            if self.closed or self.pools[index] is not pool:
+                return
+            lost = [key for key, flying in self.inflight.items() if flying[0] is pool]
+            dones = [self.inflight.pop(key)[1] for key in lost]
+            self.load[index] -= len(lost)
+            stuck = (getattr(pool, "_executor_manager_thread", None),
+                     getattr(pool, "_result_queue", None))  # before shutdown lets go of them
+            self._replace(index)
+            more = self._pump()
+        let_go(pool, *stuck)
+        _watch(self, more)
+        exc = WorkerLostError(f"the worker pool stopped delivering results: {why}")
+        exc._af_culprits = self._culprits(pool)
+        for done in dones:
+            if not done.done():
+                done.set_exception(exc)
 
     def shutdown(self, cancel: bool = False) -> None:
         import shutil
@@ -192,12 +269,27 @@ class LokyWorkers(Loky):
         else:  # each pool waits for its worker to end: all at once, not one after another
             for channel in self.channels:
                 channel.close()
-            waits = [threading.Thread(target=pool.shutdown, daemon=True) for pool in self.pools]
-            for wait in waits:
-                wait.start()
-            for wait in waits:
-                wait.join()
+            waits = []  # all told to stop at once, then waited for, each not forever (join)
+            for pool in self.pools:
+                waits.append((pool, getattr(pool, "_executor_manager_thread", None),
+                              getattr(pool, "_result_queue", None)))
+                pool.shutdown(wait=False)
+            for pool, thread, results in waits:
+                join(pool, thread, results)
         shutil.rmtree(self.slots, ignore_errors=True)
+
+
+def _first(item) -> int:
+    """The number of a queued message's first task: its place in program order."""
+    return item[0][2][0][1]
+
+
+def _in_order(queue: collections.deque, item) -> None:
+    for index, other in enumerate(queue):
+        if _first(other) > _first(item):
+            queue.insert(index, item)
+            return
+    queue.append(item)
 
 
 def _watch(adapter: LokyWorkers, started: list) -> None:

@@ -199,7 +199,7 @@ class ParslExecutor:
             if not done.done():
                 done.set_exception(_lost_error(exc))
 
-    def lost_tasks(self) -> set[int] | None:
+    def lost_tasks(self, exc=None) -> set[int] | None:
         """Tasks that were running in workers that died (the local executor), else None."""
         return self.slots.lost_tasks() if self.slots is not None else None
 

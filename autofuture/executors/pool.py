@@ -3,7 +3,12 @@
 Every adapter offers ``submit(message, labels) -> concurrent.futures.Future``
 (the future's result is ``runner.run_batch``'s list), ``workers``,
 ``wants_labels`` (whether ``submit`` uses the tasks' labels) and
-``shutdown(cancel)``. The scheduler knows nothing about which one it has.
+``shutdown(cancel)``. One with ``enforces_timeouts`` also takes
+``submit(..., timeouts=[seconds])`` (a task with a limit travels alone) and
+names in ``timed_out`` the tasks whose worker it killed for running past
+theirs; ``lost_tasks(exc)``, where workers can die, names the tasks a lost
+message's dead worker was running. The scheduler knows nothing about which
+one it has.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ class Slots:
         self.path = tempfile.mkdtemp(prefix="autofuture-")
         self.lost: set[int] = set()  # every message of a lost worker asks; all must hear
 
-    def lost_tasks(self) -> set[int]:
+    def lost_tasks(self, exc=None) -> set[int]:
         """Numbers of the tasks that were running in workers that have died."""
         return dead_tasks(self.path, self.lost)
 
@@ -39,15 +39,24 @@ def dead_tasks(directory: str, lost: set[int]) -> set[int]:
         if not name.isdigit() or alive(int(name)):
             continue
         path = os.path.join(directory, name)
+        slot = read_slot(path)
         try:
-            with open(path, "rb") as file:
-                number = int(file.read().strip() or 0)
             os.unlink(path)
-        except (OSError, ValueError):
+        except OSError:
             continue
-        if number:
-            lost.add(number)
+        if slot is not None and slot[0]:
+            lost.add(slot[0])
     return lost
+
+
+def read_slot(path: str) -> tuple[int, float] | None:
+    """(task number, since when) from a worker's slot file; (0, t) between tasks."""
+    try:
+        with open(path, "rb") as file:
+            fields = file.read().split()
+        return int(fields[0]), float(fields[1]) if len(fields) > 1 else 0.0
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def alive(pid: int) -> bool:

@@ -16,6 +16,9 @@ the run ended (absent when the process was killed)::
     {"event": "fetch", "id": 3, "bytes": 8388608, "why": "read", "time": ...}
     {"event": "free", "ids": [3, 4], "why": "unused", "time": ...}
     {"event": "recompute", "id": 3, "time": ...}
+    {"event": "lost", "ids": [5, 6], "culprits": [5], "how": "exit code SIGKILL(-9)",
+     "time": ...}  # a message lost with its worker: culprits failed (or run again), the
+                   # others run again free
     {"event": "exit", "status": 0, "time": ...}
 
 Each line is written as one unbuffered write, so a run that crashes or is

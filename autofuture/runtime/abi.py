@@ -362,6 +362,8 @@ def _submit(fn, args, kwargs):
         else scheduler.options.retries
     if options is not None:
         entry.retry_on = options.retry_on
+    entry.timeout = options.timeout if options is not None and options.timeout \
+        else scheduler.options.task_timeout
     future = scheduler.add(entry, inputs)  # one flat list: futures are looked for in it
     future._af_arity = callees.return_arity(fn)
     if future._af_arity is not None:

@@ -34,9 +34,10 @@ _code_kinds: dict[int, tuple[types.CodeType, str]] = {}
 class TaskOptions:
     """Per-task settings given to ``autofuture.task(...)``."""
 
-    def __init__(self, retries: int = 0, retry_on: tuple = ()):
+    def __init__(self, retries: int = 0, retry_on: tuple = (), timeout: float | None = None):
         self.retries = retries
         self.retry_on = tuple(retry_on)
+        self.timeout = timeout  # seconds; None: --task-timeout's, if any
 
 
 class TaskFunction:

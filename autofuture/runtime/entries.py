@@ -15,7 +15,7 @@ class Options:
 
     def __init__(self, executor=None, workers=None, lookahead=10_000, keep_going=False,
                  task_output="capture", retries=0, checkpoint=None, trace=None,
-                 progress="never", worker_memory=None):
+                 progress="never", worker_memory=None, task_timeout=None):
         self.trace = trace  # --trace FILE and --progress: observers the runner sets up
         self.progress = progress
         self.checkpoint = checkpoint
@@ -27,6 +27,27 @@ class Options:
         self.task_output = task_output
         # --worker-memory: bytes of held results a worker may keep (see runtime.locality)
         self.worker_memory = worker_memory or _default_worker_memory(self.workers)
+        # --task-timeout SECONDS, else AUTOFUTURE_TASK_TIMEOUT (the CLI checks both)
+        self.task_timeout = task_timeout if task_timeout is not None else _env_timeout()
+
+
+def _env_timeout() -> float | None:
+    value, _ = parse_timeout(_config.env_str("TASK_TIMEOUT") or "")
+    return value
+
+
+def parse_timeout(text: str):
+    """(seconds or None, None) for '', '0' (no limit) or a positive number; else (None, why)."""
+    text = text.strip()
+    if not text:
+        return None, None
+    try:
+        value = float(text)
+    except ValueError:
+        return None, f"expected a number of seconds, got {text!r}"
+    if value != value or value < 0 or value == float("inf"):
+        return None, f"expected a number of seconds (0 for no limit), got {text!r}"
+    return (value or None), None
 
 
 def _default_worker_memory(workers) -> int:
@@ -52,7 +73,7 @@ class Entry:
                  "failure", "site", "output", "after", "check", "waiters", "writes", "held",
                  "context", "discarded",
                  "name", "suffix", "_label", "committed", "lost_on", "handling", "needs", "node",
-                 "parked", "inputs_at")
+                 "parked", "inputs_at", "timeout")
 
     def __init__(self, kind, run, args, kwargs, site, name, early):
         self.kind = kind
@@ -98,6 +119,7 @@ class Entry:
         self.node = None  # for a recompute of a lost held result: its runtime.held.Node
         self.parked = 0  # lost inputs it waits for
         self.inputs_at = None  # for the trace: (bytes, process) of each held input
+        self.timeout = None  # seconds an attempt may run before its worker is killed
 
     @property
     def call_label(self) -> str:

@@ -8,6 +8,7 @@ what happened and what to check.
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import re
 import sys
 
@@ -89,6 +90,36 @@ def lost(entry: Entry, how: str) -> WorkerLostError:
         "A worker that is killed, crashes (a segfault in native code), calls os._exit or "
         "runs out of memory (the OOM killer) ends this way; check the task for those."
     )
+
+
+def timed_out(entry: Entry, limit: float) -> TimeoutError:
+    tries = ""
+    if len(entry.attempts) > 1:
+        tries = f" It was tried {len(entry.attempts)} times: " + "; ".join(
+            f"attempt {n}: {what}" for n, what in enumerate(entry.attempts, 1)) + "."
+    return TimeoutError(
+        f"task {entry.label} ran past its time limit of {limit:g} s; its worker process was "
+        f"killed and replaced.{tries} Raise the limit (autofuture.task(timeout=...) or "
+        "--task-timeout), or look for what the task waits on (a lock, a network call, a "
+        "stopped process)."
+    )
+
+
+_warned_limits: set[int] = set()
+
+
+def limits_used(executor) -> None:
+    """A task with a time limit is sent: say once per run if the executor cannot stop it."""
+    if getattr(executor, "enforces_timeouts", False) or id(executor) in _warned_limits:
+        return
+    _warned_limits.add(id(executor))
+    logging.getLogger("autofuture").warning(
+        "task time limits (--task-timeout, autofuture.task(timeout=...)) are not enforced "
+        "with --executor %s: %s cannot be stopped; use --executor loky (or mpi) for them",
+        getattr(executor, "name", "?"),
+        "a task running in the workflow's own thread" if executor.inline else
+        "a task running on a thread of the workflow's own process"
+        if getattr(executor, "in_process", False) else "a task running in another pool's worker")
 
 
 def with_attempts(failure, entry: Entry):

@@ -67,9 +67,14 @@ class Sending(Locality):
                 return
             batch = []
             while self.ready and len(batch) < size:
-                entry = self.ready.popleft()
+                entry = self.ready[0]
+                if entry.timeout is not None and batch:
+                    break  # a task with a time limit travels alone: its message is its run
+                self.ready.popleft()
                 if not entry.discarded:
                     batch.append(entry)
+                    if entry.timeout is not None:
+                        break
             if batch:
                 self._send(batch)
             self.ready_since = time.monotonic()
@@ -100,6 +105,8 @@ class Sending(Locality):
                         "time": time.time()})
         if self.executor.inline:
             from ..worker import runner as _worker
+            if batch[0].timeout is not None:
+                outcomes.limits_used(self.executor)
             # Serial output is live (pdb works), unless it must be kept for --checkpoint.
             capture = "none" if self.checkpoint is None else "process"
             self._receive((batch, outcomes.done_future(_worker.run_batch(message, capture))))
@@ -107,7 +114,12 @@ class Sending(Locality):
         # The labels let an executor name the task a lost worker was running.
         labels = [entry.label for entry in batch] if self.executor.wants_labels else None
         try:
-            done = self.executor.submit(message, labels=labels)
+            if batch[0].timeout is not None:  # it travels alone (see _dispatch)
+                outcomes.limits_used(self.executor)
+            if batch[0].timeout is None or not getattr(self.executor, "enforces_timeouts", False):
+                done = self.executor.submit(message, labels=labels)
+            else:
+                done = self.executor.submit(message, labels=labels, timeouts=[batch[0].timeout])
         except Exception as exc:  # a broken pool: these tasks' workers are lost
             self._receive((batch, outcomes.failed_future(exc)))
             return
@@ -274,9 +286,19 @@ class Sending(Locality):
             self.mean_task_seconds = mean if previous is None else 0.7 * previous + 0.3 * mean
 
     def _lost_batch(self, batch: list, exc: BaseException) -> None:
-        """A worker died: the task it ran fails (or runs again); the others run again free."""
-        culprits = getattr(self.executor, "lost_tasks", lambda: None)()
+        """A worker died: the task it ran fails (or runs again); the others run again free.
+
+        A task whose worker was killed for running past its time limit fails with
+        ``TimeoutError`` instead (or runs again, if it has retries left).
+        """
+        culprits = getattr(self.executor, "lost_tasks", lambda exc: None)(exc)
+        timed_out = getattr(self.executor, "timed_out", None)
         how = outcomes.how_lost(exc)
+        if self.observers:
+            self._emit({"event": "lost", "ids": [entry.number for entry in batch],
+                        "culprits": sorted(entry.number for entry in batch
+                                           if culprits and entry.number in culprits),
+                        "how": how, "time": time.time()})
         for entry in batch:
             if entry.node is not None:  # a recompute: run it again (a bounded number of times)
                 self._recompute_lost(entry)
@@ -287,25 +309,44 @@ class Sending(Locality):
             if innocent and entry.resends < MAX_FREE_RESENDS:
                 entry.resends += 1
                 self._resend(entry)
+                continue
+            limit = timed_out.pop(entry.number, None) if timed_out and not innocent else None
+            if limit is not None:
+                entry.attempts += (f"it ran past its time limit of {limit:g} s",)
             else:
                 entry.attempts += (f"its worker died ({how})",)
-                if culprits:
-                    culprits.discard(entry.number)  # charged once; a new attempt starts clean
-                if len(entry.attempts) <= entry.retries:
-                    self._resend(entry)
-                else:
-                    self._finish(entry, failure=(outcomes.lost(entry, how), (), None))
+            if culprits:
+                culprits.discard(entry.number)  # charged once; a new attempt starts clean
+            if len(entry.attempts) <= entry.retries:
+                self._resend(entry)
+            elif limit is not None:
+                self._finish(entry, failure=(outcomes.timed_out(entry, limit), (), None))
+            else:
+                self._finish(entry, failure=(outcomes.lost(entry, how), (), None))
 
     def _resend(self, entry: Entry) -> None:
-        """Another attempt with the same serialized inputs (captured at the call)."""
+        """Another attempt with the same serialized inputs (captured at the call).
+
+        It goes before every ready task called after it: the oldest pending work is
+        what the workflow's next commit waits for. (Appended at the end, the head of
+        the log waited behind all the later work once a worker died.)
+        """
         if entry.node is not None:
             self._again(entry)
             return
         if entry.discarded or entry.finished:
             return
-        if not self.ready:
+        ready = self.ready
+        if not ready:
             self.ready_since = time.monotonic()
-        self.ready.append(entry)
+        if not ready or ready[-1].number < entry.number:
+            ready.append(entry)
+            return
+        for index, other in enumerate(ready):
+            if other.number > entry.number:
+                ready.insert(index, entry)
+                return
+        ready.append(entry)
 
 
 def payload_size(payload) -> int:

@@ -281,8 +281,13 @@ _slot = None
 
 
 def _mark_running(number: int) -> None:
-    """Record which task this worker process runs, where the workflow can read it if the
-    worker dies (``AUTOFUTURE_SLOTS``: a private directory, one small file per worker)."""
+    """Record which task this worker process runs and since when, where the workflow can
+    read it (``AUTOFUTURE_SLOTS``: a private directory, one small file per worker): if the
+    worker dies, its task is known, and a task past its time limit is found by its start.
+
+    One ``pwrite`` of a fixed-size record: a reader sees the old record or the new one
+    (``executors.slots.read_slot``).
+    """
     global _slot
     if _slot is None:
         if not _slots_dir:
@@ -291,7 +296,7 @@ def _mark_running(number: int) -> None:
         _slot = os.open(os.path.join(_slots_dir, str(os.getpid())),
                         os.O_WRONLY | os.O_CREAT, 0o600)
     if _slot >= 0:
-        os.pwrite(_slot, b"%20d" % number, 0)
+        os.pwrite(_slot, b"%20d %20.6f" % (number, time.time()), 0)
 
 
 _process = ""

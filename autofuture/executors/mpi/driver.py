@@ -15,6 +15,7 @@ import time
 from ..._errors import Terminated, WorkerLostError
 from ...worker import runner
 from ..holding import MOVE_BYTES_PER_SECOND
+from . import timelimits
 from .world import (
     CANCEL,
     CANCEL_GRACE_SECONDS,
@@ -50,9 +51,10 @@ _FULL = object()
 
 
 class _Message:
-    __slots__ = ("id", "future", "labels", "message", "rank", "request", "near")
+    __slots__ = ("id", "future", "labels", "message", "rank", "request", "near", "limit",
+                 "started")
 
-    def __init__(self, ident, future, labels, message):
+    def __init__(self, ident, future, labels, message, limit=None):
         self.id = ident
         self.future = future
         self.labels = labels
@@ -62,6 +64,8 @@ class _Message:
         # {rank: bytes of the tasks' held inputs there}: the message goes to its data
         hold = message[3] if len(message) > 3 else None
         self.near = hold[3] if hold is not None and len(hold) > 3 else None
+        self.limit = limit  # seconds its one task may run (a task with a limit travels alone)
+        self.started = None  # when its rank began it (monotonic), for the limit
 
 class MPIExecutor:
     """Rank 0's adapter: messages go to worker ranks over autofuture's communicator."""
@@ -70,6 +74,7 @@ class MPIExecutor:
     inline = False
     wants_labels = True  # a lost rank's error names the task it was running
     holds = True  # big results stay on their rank (see executors.mpi.holding)
+    enforces_timeouts = True  # a rank past a task's limit is given up (see timelimits)
 
     def __init__(self):
         if _world.comm is None or _world.rank != 0 or _world.size < 2:
@@ -97,6 +102,9 @@ class MPIExecutor:
         self._changed = threading.Condition(self._lock)
         # Under MPI_THREAD_SERIALIZED, one lock around every MPI call, and polling.
         self._mpi_lock = threading.Lock() if not _world.multiple else None
+        self._limited = 0  # messages with a time limit in flight
+        self._hung = False  # a rank was given up running a task past its limit
+        self._police_thread = None
         self._thread = threading.Thread(target=self._receive_loop, name="autofuture-mpi",
                                         daemon=True)
         self._thread.start()
@@ -108,10 +116,11 @@ class MPIExecutor:
 
     # -- the workflow thread --------------------------------------------------------------
 
-    def submit(self, message, labels=None):
+    def submit(self, message, labels=None, timeouts=None):
         """Send ``message`` to a free rank, or queue it; the future's result is run_batch's."""
         if labels is None:
             labels = ["a task"] * len(message[2])
+        limit = timeouts[0] if timeouts and len(timeouts) == 1 else None
         future = concurrent.futures.Future()
         with self._lock:
             if self._broken is not None:
@@ -119,7 +128,9 @@ class MPIExecutor:
             if len(self._lost) == len(self._ranks):
                 future.set_result(_failed_results(labels, "not run: " + self._lost_text()))
                 return future
-            self._queue.append(_Message(next(self._ids), future, labels, message))
+            self._queue.append(_Message(next(self._ids), future, labels, message, limit))
+            if limit is not None:
+                timelimits.start(self)
             failed = self._pump()
         _fail(failed, self._broken)
         return future
@@ -153,6 +164,7 @@ class MPIExecutor:
                 break
             item.rank = rank
             self._sent[item.id] = item
+            timelimits.sent(item, self._load[rank])
             self._set_load(rank, self._load[rank] + 1)
         waiting.extend(self._queue)
         self._queue = waiting
@@ -251,6 +263,8 @@ class MPIExecutor:
                 if item is None:
                     return
                 self._set_load(source, self._load[source] - 1)
+                if self._limited:
+                    timelimits.finished(self, item, source)
                 if kind == "done":
                     results = reply[2]
                     seconds = sum(timing[1] - timing[0] for _, _, _, timing in results)
@@ -411,11 +425,11 @@ class MPIExecutor:
         except (KeyboardInterrupt, Terminated) as exc:
             status = _status_of(exc)
         with self._lock:
-            stuck = bool(self._sent) or self._broken is not None
+            stuck = bool(self._sent) or self._broken is not None or self._hung
             self._abandon = stuck
         if stuck:
             # Ranks still run tasks: the job ends with MPI_Abort once rank 0 has said why.
-            _world.abort_status = _world.abort_status or status
+            _world.abort_status = _world.abort_status or status or int(self._hung)
             if self._thread.is_alive() and self._broken is None:
                 self._wake()
         self._thread.join(timeout=5)
@@ -457,6 +471,13 @@ class MPIExecutor:
                 request = self._comm.isend(None, 0, WAKE)
             request.wait()
 
+    def fail(self, items) -> None:
+        _fail(items, self._broken)
+
+    @staticmethod
+    def failed_results(labels, message: str, again=None, error=WorkerLostError) -> list:
+        return _failed_results(labels, message, again=again, error=error)
+
     def _send_all(self, tag: int, ranks) -> None:
         requests = []
         for rank in ranks:
@@ -482,14 +503,15 @@ def _join(future, head: list, rest) -> None:
     else:
         future.set_result(head + rest.result())
 
-def _failed_results(labels, message: str, frames=(), output=(), again=None) -> list:
-    """One failed run_batch result per label, each a WorkerLostError.
+def _failed_results(labels, message: str, frames=(), output=(), again=None,
+                    error=WorkerLostError) -> list:
+    """One failed run_batch result per label, each a WorkerLostError (or ``error``).
 
     ``again``: (rank, what happened) when the tasks were running on a rank that
     was lost and another rank could run them again; the scheduler retries them
     if they have retries left, and tells ``MPIExecutor.recovered`` when they succeed.
     """
-    exc = WorkerLostError(message)
+    exc = error(message)
     if again is not None:
         exc._af_rank_lost = again
     info = runner.error_info(exc, frames=tuple(frames))
