@@ -626,6 +626,16 @@ WARNINGS = [
     case("generator-keyword-argument", "m = max(xs, key=None, default=(f(x) for x in xs))\n",
          [("AF302", 1, 30)]),
     case("generator-without-calls", "s = sum(x for x in xs)\n", []),
+    # any(), all() and next() stop at the element that decides: a list would make the
+    # calls after it too, and next([...]) is a TypeError. Nothing to advise.
+    case("generator-any", "ok = any(f(x) for x in xs)\n", []),
+    case("generator-all", "ok = all(f(x) > 0 for x in xs)\n", []),
+    case("generator-next", "first = next(x for x in xs if f(x))\n", []),
+    case("generator-next-default", "first = next((f(x) for x in xs), None)\n", []),
+    case("generator-join", "s = ', '.join(str(f(x)) for x in xs)\n", [("AF302", 1, 13)]),
+    case("generator-shadowed-builtin", "def any(it):\n    return it\nok = any(f(x) for x in xs)\n",
+         [("AF302", 3, 8)]),
+    case("generator-unknown-consumer", "r = consume(f(x) for x in xs)\n", [("AF302", 1, 11)]),
     case("list-comprehension-argument", "s = sum([f(x) for x in xs])\n", []),
     case("generator-in-ordinary-function", "def g(xs):\n    return sum(f(x) for x in xs)\n", []),
     case("global-in-task", "def bump():\n    global counter\n    counter = 1\n",
@@ -946,8 +956,19 @@ def test_rebinding_message_names_both_places_and_an_idiom():
                  ["3 names besides the starred one", "at most 2 names"], id="AF201-starred"),
     pytest.param("def g(): pass\ndef f():\n    return g()\nf()\n",
                  ["'f'", "'g' (line 3)", "@autofuture.workflow"], id="AF301"),
-    pytest.param("s = sum(f(x) for x in xs)\n", ["sum([...])", "list comprehension"],
+    pytest.param("s = sum(f(x) for x in xs)\n", ["sum([...])", "list comprehension",
+                                                "takes every element", "the same ones"],
                  id="AF302"),
+    pytest.param("s = sorted((f(x) for x in xs), key=abs)\n", ["sorted([...])"],
+                 id="AF302-with-keywords"),
+    pytest.param("r = consume(f(x) for x in xs)\n",
+                 ["if consume() takes every element", "may stop early",
+                  "calls the plain run never makes would run"], id="AF302-unknown-consumer"),
+    pytest.param("m = max(xs, default=(f(x) for x in xs))\n",
+                 ["if max() takes every element", "keeps the generator"],
+                 id="AF302-not-the-iterable"),
+    pytest.param("m = max(ys, (f(x) for x in xs))\n", ["if max() takes every element"],
+                 id="AF302-second-argument"),
     pytest.param("def f():\n    global n\n",
                  ["'f'", "'global n'", "worker", "@autofuture.local"], id="AF303"),
 ])
@@ -989,6 +1010,22 @@ def test_to_error_of_an_arity_problem_is_an_arity_error():
 def test_end_positions(text, span):
     [problem] = problems(text)
     assert (problem.lineno, problem.col, problem.end_lineno, problem.end_col) == span
+
+
+@pytest.mark.parametrize("text", [
+    "first = next(x for x in xs if f(x))\n",
+    "ok = any(f(x) for x in xs)\n",
+    "ok = all(f(x) for x in xs)\n",
+    "r = consume(f(x) for x in xs)\n",
+    "m = max(xs, default=(f(x) for x in xs))\n",
+    "m = min(ys, (f(x) for x in xs))\n",
+    "t = sum(*(f(x) for x in xs))\n",
+])
+def test_af302_advises_no_rewrite_that_changes_what_the_program_does(text):
+    """A list comprehension is advised only where the consumer takes every element:
+    never next([...]) (a TypeError), nor any([...])/all([...]) (no short-circuit)."""
+    for problem in problems(text):
+        assert "([...])" not in problem.message, problem.message
 
 
 def test_errors_and_warnings_are_told_apart():

@@ -9,6 +9,7 @@ the control that shows the overlap check can fail.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 
@@ -87,3 +88,75 @@ def test_dependent_task_starts_after_its_dependencies_end(runs, mode):
         assert after["start"] >= by_name[dep]["end"], (
             f"'after' started at {after['start']} before {dep} ended at {by_name[dep]['end']}"
         )
+
+
+# ------------------------------------------------- tasks run ahead of a pending local call
+
+PENDING = e2e.PROGRAMS_DIR / "timing" / "pending_effect.py"
+
+
+@pytest.fixture(scope="module")
+def pending_runs(tmp_path_factory):
+    """pending_effect.py once per mode: {mode: parsed report}."""
+    made = {}
+
+    def run(mode):
+        if mode not in made:
+            rendezvous = tmp_path_factory.mktemp(f"pending-{mode}")
+            if mode == "plain":
+                result = e2e.run_plain(PENDING, [str(rendezvous)], timeout=TIMEOUT)
+            else:
+                result = e2e.run_autofuture(PENDING, mode, workers=4, args=[str(rendezvous)],
+                                            timeout=TIMEOUT)
+            assert result.returncode == 0 and not result.timed_out, (
+                f"{result.describe()}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+            made[mode] = json.loads(result.stdout)
+        return made[mode]
+
+    return run
+
+
+def _started_before_the_gate_ended(report):
+    end = report["gate"]["end"]
+    return {task["name"]: task["start"] < end for task in report["tasks"]}
+
+
+def test_plain_run_starts_nothing_before_the_gate_ends(pending_runs):
+    """The control: run in order, every task starts after `gate` has sat out its wait."""
+    report = pending_runs("plain")
+    assert not any(_started_before_the_gate_ended(report).values())
+    assert report["seen"] == ["gate"]
+
+
+@pytest.mark.parametrize("mode", ["loky", "thread"])
+def test_independent_tasks_run_ahead_of_a_pending_local_call(pending_runs, mode):
+    """Only reads of what an effect may change wait for it: tasks given plain numbers, or
+    task results no effect has been given, start while `note(gate)` is pending."""
+    report = pending_runs(mode)
+    started = _started_before_the_gate_ended(report)
+    assert all(started.values()), f"started after the pending call's task ended: {started}"
+    probes = [task for task in report["tasks"] if task["name"].startswith("probe")]
+    assert _overlapping_pairs(probes), f"no two probes overlapped: {probes}"
+
+
+@pytest.mark.parametrize("mode", ["plain", "loky", "thread", "serial"])
+def test_a_task_reading_what_the_pending_call_changes_waits_for_it(pending_runs, mode):
+    assert pending_runs(mode)["seen"] == ["gate"]
+
+
+LOOP = e2e.PROGRAMS_DIR / "timing" / "loop_print.py"
+
+
+@pytest.mark.parametrize("mode", ["plain", "loky", "thread"])
+def test_a_loop_over_a_list_that_prints_submits_its_tasks_at_once(tmp_path, mode):
+    """A pending print changes only its stream: the loop's next item is taken from the
+    list without waiting for it (the plain run is the control: no overlap)."""
+    if mode == "plain":
+        run = e2e.run_plain(LOOP, [str(tmp_path)], timeout=TIMEOUT)
+    else:
+        run = e2e.run_autofuture(LOOP, mode, workers=4, args=[str(tmp_path)], timeout=TIMEOUT)
+    assert run.returncode == 0 and not run.timed_out, f"{run.describe()}\n{run.stderr}"
+    probes = [ast.literal_eval(line) for line in run.stdout.splitlines()]
+    assert [probe["name"] for probe in probes] == [f"probe{i}" for i in range(4)]
+    overlapping = _overlapping_pairs(probes)
+    assert overlapping if mode != "plain" else not overlapping, probes

@@ -489,3 +489,64 @@ def test_a_fan_in_reads_only_its_root(tmp_path):
     labels = {e["id"]: e["label"] for e in seen if e["event"] == "task"}
     last = max(e["id"] for e in seen if e["event"] == "task")
     assert [e["id"] for e in seen if e["event"] == "fetch"] == [last], labels
+
+
+SPECULATIVE = """\
+# autofuture
+import time
+
+import autofuture
+import numpy as np
+
+
+def make(n: int, fill: float) -> np.ndarray:
+    return np.full(n, fill)
+
+
+def slow(x):
+    time.sleep(0.5)
+    return x
+
+
+def scaled(a: np.ndarray, config: dict) -> float:
+    return float(a.sum()) * config["k"]
+
+
+@autofuture.local
+def set_k(config, k):
+    config["k"] = k
+
+
+config = {"k": 1}
+a = make(300_000, 1.0)
+b = make(300_000, 2.0)
+set_k(config, slow(2))          # pending: it may change config, which the tasks read
+first = scaled(a, config)       # sent at once, speculatively: config changes, runs again
+print(autofuture.result(first))  # waits: set_k has run when this goes on
+set_k(config, slow(2))          # the same value again
+second = scaled(b, config)      # sent at once: the same capture after it, kept
+print(second)
+"""
+
+
+def test_a_speculative_task_reading_held_values_never_fetches_them(tmp_path):
+    """A task made while a local call that may change its inputs is pending is sent at
+    once and its inputs captured again once the call ran (issue 13): a held input is
+    captured again as the reference it was sent as, never brought into the workflow, and
+    a task run again for a changed capture reads it where it is."""
+    program = write(tmp_path, "speculative.py", SPECULATIVE)
+    trace = tmp_path / "trace.jsonl"
+    plain = e2e.run_plain(program, timeout=DEADLINE)
+    assert plain.stdout == "600000.0\n1200000.0\n"
+    fut = e2e.run_autofuture(program, "loky", workers=2, timeout=DEADLINE,
+                             extra_opts=["--trace", str(trace)])
+    e2e.assert_same(plain, fut)
+    seen = events(trace)
+    labels = {e["id"]: e["label"] for e in seen if e["event"] == "task"}
+    assert not [e for e in seen if e["event"] == "fetch"], "a held input was fetched"
+    ends = [labels[e["id"]] for e in seen if e["event"] == "end"]
+    # The first scaled() ran twice (its config changed), the second once.
+    assert ends.count("scaled() at speculative.py:30") == 2, ends
+    assert ends.count("scaled() at speculative.py:33") == 1, ends
+    held = [e for e in seen if e["event"] == "end" and "held" in e]
+    assert len(held) == 2  # both arrays stayed on their workers

@@ -325,6 +325,67 @@ def test_names_hold_values_after_the_cell(kernel):
     assert kernel.value("elsewhere != os.getpid()") is True
 
 
+ALIASES = """%%autofuture --executor loky -n 2
+import time
+import autofuture
+
+def work(i):
+    time.sleep(0.3)
+    return i
+
+def size(xs):
+    return len(xs)
+
+class Acc:
+    def __init__(self):
+        self.items = []
+    def add(self, v):
+        self.items.append(v)
+
+@autofuture.local
+def fill(d, v):
+    d["a"].append(v)
+
+acc = Acc()
+alias = acc.items
+acc.add(work(1))
+print(len(alias), size(alias), alias)
+data = {"a": []}
+part = data["a"]
+fill(data, work(2))
+print(len(part), size(part), part, bool(part), 2 in part)"""
+
+
+def test_a_mutation_is_seen_through_every_alias_in_a_cell(kernel):
+    """Cells run through the same runtime as scripts: a read through another name of
+    what a pending local call changes waits for it (issue 13), as the plain cell does."""
+    outputs = kernel.run(ALIASES)
+    streams = [o for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout"]
+    assert [o["output_type"] for o in outputs] == ["stream"], describe(outputs)
+    assert streams[0]["text"] == "1 1 [1]\n1 1 [2] True True\n", describe(outputs)
+
+
+def test_a_loop_that_prints_in_a_cell_still_runs_its_tasks_at_once(tmp_path):
+    """The run-ahead rule in a kernel: a loop over a list whose body prints to the
+    kernel's stream (ipykernel's, not a file) does not wait for each step's print (which
+    waits for that step's task) before it makes the next task. If it did, each task
+    would start after the one before had ended, 0.5 s apart."""
+    with Kernel(tmp_path) as live:
+        live.run("%load_ext autofuture")
+        warm = SPANS.replace("-n 2", "-n 4")
+        assert len(live.value(warm)) == 4  # four workers up
+        spans = live.value("%%autofuture\n"
+                           "printed = []\n"
+                           "for i in [0, 1, 2, 3]:\n"
+                           "    s = span(i)\n"
+                           "    print('step', i)\n"
+                           "    printed.append(s)\n"
+                           "printed")
+    assert [i for i, *_ in spans] == [0, 1, 2, 3]
+    starts = [start for _, _, start, _ in spans]
+    assert max(starts) - min(starts) < 1.0, f"the loop's tasks ran one after another: {spans}"
+
+
 def test_a_cell_is_checked_before_it_runs(kernel):
     outputs = kernel.run("%%autofuture\nprint('never printed')\ntotal = 1\ntotal = 2\n")
     error = error_of(outputs)

@@ -22,7 +22,6 @@ The compiled programs need not run; the traceback programs are run under
 from __future__ import annotations
 
 import ast
-import collections
 import dis
 import os
 import re
@@ -452,24 +451,34 @@ TRACEBACKS = {
             None,
         )
         ''', 5, "TypeError: '>' not supported between instances of 'NoneType' and 'int'"),
-}
+    # A task's own frame, a call deeper: rebuilt at the span that raised on the worker.
+    "task-error-in-a-nested-call": ('''
+        # autofuture
+        def inner(items):
+            return items["missing"]
 
-# Where the rewrite's positions differ from Python's, so the caret line under
-# the innermost user frame differs (3.10 prints no carets, so these pass there).
-def _xfail(reason: str, condition: bool = POSITIONS):
-    return pytest.mark.xfail(condition, strict=True, reason=reason)
+        def outer(x):
+            return inner({"x": x}) + 1
 
-
-XFAIL_TRACEBACKS = {
+        r = outer(2)
+        ''', 3, "KeyError: 'missing'"),
+    # A for target is unpacked by the body's first statement, located at the target.
     "for-target-unpacking": ('''
         # autofuture
         pairs = [(1, 2), (3, 4), 5]
         for a, b in pairs:
             print(a, b)
-        ''', 3, "TypeError: cannot unpack non-iterable int object", _xfail(
-        "rewriter/runtime: a for target is unpacked inside __af__.iterate's generator, "
-        "so the error points at the iterable (3.13) or the whole line (3.11), "
-        "not at the target `a, b`")),
+        ''', 3, "TypeError: cannot unpack non-iterable int object"),
+    "for-nested-target-unpacking": ('''
+        # autofuture
+        def pairs():
+            return [(1, (2, 3)), (4, (5,))]
+
+        for a, (b, c) in pairs():
+            print(a, b, c)
+        ''', 5, "ValueError: not enough values to unpack (expected 2, got 1)"),
+    # `__af__.method(r, 'nope')`: the name is located at `r.nope`, where Python's lookup
+    # fails, and a failed lookup is reported there (a future's at its turn, a value's now).
     "missing-method-of-a-future": ('''
         # autofuture
         def square(x):
@@ -478,9 +487,22 @@ XFAIL_TRACEBACKS = {
         r = square(3)
         print(r.bit_length())
         print(r.nope())
-        ''', 7, "AttributeError: 'int' object has no attribute 'nope'", _xfail(
-        "rewriter: __af__.method(r, 'nope') looks the method up inside one call located at "
-        "`r.nope()`, while Python's LOAD_ATTR/LOAD_METHOD fails at `r.nope`")),
+        ''', 7, "AttributeError: 'int' object has no attribute 'nope'"),
+    "missing-method-of-a-value": ('''
+        # autofuture
+        numbers = [1, 2]
+        numbers.append(3)
+        print(numbers.push(4))
+        ''', 4, "AttributeError: 'list' object has no attribute 'push'"),
+    "missing-method-in-a-chain": ('''
+        # autofuture
+        def square(x):
+            return x * x
+
+        text = str(square(3))
+        print(text.upper().nope().lower())
+        ''', 6, "AttributeError: 'str' object has no attribute 'nope'"),
+    # From 3.12 Python points at the failing field of an f-string; 3.11 at all of it.
     "format-spec-error": ('''
         # autofuture
         def half(x):
@@ -488,10 +510,17 @@ XFAIL_TRACEBACKS = {
 
         r = half(3)
         print(f"value: {r:d}")
-        ''', 6, "ValueError: Unknown format code 'd' for object of type 'float'", _xfail(
-        "rewriter: __af__.fstring formats every field inside one call located at the whole "
-        "f-string; from 3.12 Python points at the failing field `{r:d}`",
-        condition=sys.version_info >= (3, 12))),
+        ''', 6, "ValueError: Unknown format code 'd' for object of type 'float'"),
+    "format-spec-error-in-the-second-field": ('''
+        # autofuture
+        def half(x):
+            return x / 2
+
+        r = half(3)
+        print(f"{r:.1f} and {r:d} and {r}")
+        ''', 6, "ValueError: Unknown format code 'd' for object of type 'float'"),
+    # CPython 3.11 gives an assert's raise the position of the last comparison its test
+    # jumps on, else of the whole statement; 3.12 of the statement; 3.13 of the test.
     "assert-with-comparison": ('''
         # autofuture
         def square(x):
@@ -499,11 +528,29 @@ XFAIL_TRACEBACKS = {
 
         r = square(3)
         assert r > 100, r
-        ''', 6, "AssertionError: 9", _xfail(
-        "CPython 3.11 gives an assert's raise the position of a Compare test (not of a "
-        "Call test), so `assert __af__.value(...)` loses the caret under `r > 100`; "
-        "3.12 draws none for either, 3.13 the same for both",
-        condition=sys.version_info[:2] == (3, 11))),
+        ''', 6, "AssertionError: 9"),
+    "assert-with-a-comparison-in-or": ('''
+        # autofuture
+        def square(x):
+            return x * x
+
+        def small(x):
+            return x < 3
+
+        r = square(3)
+        assert small(r) or not r < 100, r
+        ''', 9, "AssertionError: 9"),
+    "assert-with-a-call": ('''
+        # autofuture
+        def square(x):
+            return x * x
+
+        def small(x):
+            return x < 3
+
+        r = square(3)
+        assert small(r), r
+        ''', 9, "AssertionError: 9"),
 }
 
 
@@ -513,7 +560,6 @@ PROGRAMS = {
     "functions": FUNCTIONS,
     "spread": SPREAD,
     **{f"tb-{name}": source for name, (source, *_) in TRACEBACKS.items()},
-    **{f"tb-{name}": source for name, (source, *_) in XFAIL_TRACEBACKS.items()},
 }
 
 
@@ -732,11 +778,8 @@ TARGETS = [
     pytest.param("del d[k]\n", id="item-deletion"),
     pytest.param("obj.n += f(1)\n", id="augmented-attribute"),
     pytest.param("d[k] += f(1)\n", id="augmented-item"),
-    pytest.param("r = obj.method(1)\n", id="method-lookup", marks=pytest.mark.xfail(
-        strict=True, reason=(
-            "rewriter: __af__.method(obj, 'method', ...) is one call located at the whole "
-            "`obj.method(1)`, so the method lookup `obj.method` that Python's LOAD_ATTR "
-            "points at has no instruction of its own"))),
+    pytest.param("r = obj.method(1)\n", id="method-lookup"),
+    pytest.param("r = obj.inner.method(f(1)).other()\n", id="method-lookup-chain"),
 ]
 
 
@@ -824,14 +867,6 @@ def test_traceback_matches_plain_python(tmp_path, source, line, error):
     _assert_same_traceback(tmp_path, source, line, error)
 
 
-@pytest.mark.parametrize(("source", "line", "error"), [
-    pytest.param(source, line, error, id=name, marks=mark)
-    for name, (source, line, error, mark) in XFAIL_TRACEBACKS.items()
-])
-def test_traceback_matches_plain_python_known_gaps(tmp_path, source, line, error):
-    _assert_same_traceback(tmp_path, source, line, error)
-
-
 @pytest.mark.skipif(not POSITIONS, reason="Python prints carets from 3.11 on")
 def test_carets_are_compared_at_all(tmp_path):
     """The caret comparison is not vacuous: the plain run does draw them here."""
@@ -842,11 +877,6 @@ def test_carets_are_compared_at_all(tmp_path):
     assert any(CARETS.match(line) for line in printed), plain.stderr
     fut_frames, _ = _last_traceback(fut.stderr)
     assert _innermost_user_frame(fut_frames, FILENAME)[3] == printed
-
-
-def test_tables_do_not_overlap():
-    counts = collections.Counter([*TRACEBACKS, *XFAIL_TRACEBACKS])
-    assert [name for name, n in counts.items() if n > 1] == []
 
 
 def test_a_trampoline_is_the_code_compiled_at_the_call_site():

@@ -26,12 +26,7 @@ WORKERS = 4
 #: Programs whose traceback text is not compared whole, each with the known gap (also an
 #: expected failure in test_positions.py) that makes it differ; frames and error lines
 #: are still compared.
-CARET_GAPS = {
-    "assert_fail": (sys.version_info[:2] == (3, 11),
-                    "CPython 3.11 gives an assert's raise the position of a Compare test, so "
-                    "`assert __af__.value(...)` loses the caret under `value == 10` "
-                    "(test_positions: assert-with-comparison)"),
-}
+CARET_GAPS: dict = {}  # none now: the last (assert on 3.11) closed with issue 13
 
 
 def whole_traceback(program) -> bool:

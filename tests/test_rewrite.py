@@ -547,12 +547,14 @@ CONTROL = [
         for x in __af__.iterate(__af__.call(range, n)):
             pass
         """),
-    case("for-tuple-target-passes-shape", "for k, v in items:\n    print(k, v)\n", """
-        for k, v in __af__.iterate(items, (None, None)):
+    case("for-tuple-target-unpacks-at-the-target", "for k, v in items:\n    print(k, v)\n", """
+        for __af_t1 in __af__.iterate(items):
+            k, v = __af__.unpack(__af_t1, (None, None))
             __af__.call(print, k, v)
         """),
     case("for-nested-target", "for i, (a, *b) in rows:\n    pass\n", """
-        for i, (a, b) in __af__.iterate(rows, (None, (None, '*'))):
+        for __af_t1 in __af__.iterate(rows):
+            i, (a, b) = __af__.unpack(__af_t1, (None, (None, '*')))
             pass
         """),
     case("for-else-break-continue", """
@@ -646,7 +648,18 @@ CONTROL = [
             __af__.caught()
             raise
         """),
-    case("assert-strict", "assert r > 0", "assert __af__.value(__af__.op('>', r, 0))"),
+    # CPython 3.11 puts a failing assert's raise at the last comparison of its test: the
+    # rewrite keeps one there (see test_positions); other versions need nothing of it.
+    case("assert-strict", "assert r > 0",
+         "assert __af__.truth(__af__.op('>', r, 0)) is True" if sys.version_info[:2] == (3, 11)
+         else "assert __af__.value(__af__.op('>', r, 0))"),
+    case("assert-call-strict", "assert ok(r)", "assert __af__.value(__af__.call(ok, r))"),
+    case("assert-comparison-in-or", "assert ok(r) or not r < 0",
+         "assert __af__.truth(__af__.value(__af__.call(ok, r)) or "
+         "__af__.op('not', __af__.op('<', r, 0))) is True"
+         if sys.version_info[:2] == (3, 11) else
+         "assert __af__.value(__af__.value(__af__.call(ok, r)) or "
+         "__af__.op('not', __af__.op('<', r, 0)))"),
     case("assert-message-strict", "assert ok, f'{r}'",
          "assert __af__.value(ok), __af__.value(__af__.fstring((r, -1, None)))"),
 ]

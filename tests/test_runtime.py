@@ -235,6 +235,66 @@ def test_module_global_future_read_by_a_task(tmp_path, executor):
     e2e.assert_same(run_plain(script), fut)
 
 
+SPECULATIVE_SCRIPT = """
+    # autofuture
+    import time
+
+    import autofuture
+
+    CONFIG = {"scale": 1}
+    LIMITS = {"low": 0}
+
+
+    def slow(i):
+        time.sleep(0.5)
+        return i
+
+
+    def scaled(x):
+        return x * CONFIG["scale"]
+
+
+    def low():
+        return LIMITS["low"]
+
+
+    @autofuture.local
+    def configure(scale):
+        CONFIG["scale"] = scale
+
+
+    configure(slow(10))
+    print(scaled(3), low())
+"""
+
+
+def _sends(trace: Path) -> dict:
+    """How many times each task (by label's function) was sent, from a --trace file."""
+    import json
+
+    events = [json.loads(line) for line in trace.read_text().splitlines() if line.strip()]
+    names = {e["id"]: e["label"].split("(")[0] for e in events if e["event"] == "task"}
+    sends: dict = {}
+    for event in events:
+        if event["event"] == "send":
+            for task in event["ids"]:
+                sends[names[task]] = sends.get(names[task], 0) + 1
+    return sends
+
+
+@pytest.mark.parametrize("executor", POOLS)
+def test_a_task_reading_what_a_pending_call_changes_runs_speculatively(tmp_path, executor):
+    """Both tasks read a dict while the local call that changes one of them is pending:
+    each is sent at once; `scaled` captured the old CONFIG, so it is sent again once
+    `configure` has run, while `low`, whose capture is the same then, is kept."""
+    script = write_script(tmp_path, "speculative.py", SPECULATIVE_SCRIPT)
+    trace = tmp_path / "run.jsonl"
+    fut = run_af(script, executor, "--trace", str(trace))
+    assert fut.stdout == "30 0\n", fut.stderr
+    e2e.assert_same(run_plain(script), fut)
+    assert _sends(trace) == {"slow": 1, "scaled": 2, "low": 1}
+
+
 TASK_CONTEXT_SCRIPT = """
     # autofuture
     import os

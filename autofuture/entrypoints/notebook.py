@@ -40,7 +40,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from .. import _config
 from ..executors import registry
 from ..language import pipeline, rewrite
-from ..runtime import abi, outcomes, tracebacks, values
+from ..runtime import abi, outcomes, runahead, tracebacks, values
 from ..runtime import scheduler as _scheduler
 from ..runtime.future import _UNSET
 
@@ -306,6 +306,9 @@ def _values(value):
             return value
         if any(future._af_value is _UNSET for future in found):
             raise _Unfinished
+        # The namespace holds their values from now on: no longer private to futures
+        # (runtime.runahead), for the next cells' reads of the futures themselves.
+        runahead.share(found, 1)
         value = values.resolve(value)
     return value
 

@@ -59,7 +59,8 @@ Codes (errors stop the load; warnings never do):
 - AF301 warning: a task function calls other functions of the module, which
   then run serially inside the task (suggest ``@autofuture.workflow``);
 - AF302 warning: a generator expression with calls in it is passed as an
-  argument, so its elements resolve one by one (suggest a list);
+  argument, so its elements resolve one by one (a list comprehension is
+  suggested only where it is equivalent: see ``language.advice``);
 - AF303 warning: a task function declares ``global``;
 - AF304 warning: a task function changes module-level state (``LOG.append(x)``,
   ``CACHE[k] = v``, ``STATE.n += 1``, ``del CACHE[k]``), which stays in its
@@ -70,7 +71,8 @@ coroutine) with no decorator other than ``@autofuture.task``: anything else
 may not be a task, and a guess would only add noise. AF301 is given once per
 function, at its first call from futurized code, and not for recursion alone.
 AF302 is given only when the generator makes calls as it is consumed (a
-``sum(x for x in xs)`` over futures already running loses nothing). Neither
+``sum(x for x in xs)`` over futures already running loses nothing), and not
+to ``any``, ``all`` and ``next``, which stop early by design. Neither
 is given in decorators, defaults or class bases, which the rewriter leaves as
 plain calls. Arity (AF201) is checked for functions defined once at top level,
 in futurized code only (``for a, b in ...`` is not covered).
@@ -87,7 +89,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 
 from .._errors import ArityError, Problem, RebindError
-from . import module_state
+from . import advice, module_state
 from .astwalk import (
     Pos,
     arguments,
@@ -129,6 +131,7 @@ class _Checker(ast.NodeVisitor):
         self.plain = 0  # > 0 while visiting code the rewriter leaves alone
         self.defs = Definitions(tree)
         self.own_names = module_state.module_names(tree)  # the module's own state
+        self.bound_anywhere = advice.bound_anywhere(tree)  # names that may shadow a builtin
 
     # -- reporting -------------------------------------------------------------
 
@@ -523,10 +526,11 @@ class _Checker(ast.NodeVisitor):
                          "parallel.", span(func), warning=True)
         for arg in [*node.args, *(k.value for k in node.keywords)]:
             if isinstance(arg, ast.GeneratorExp) and calls_per_element(arg):
-                self._report("AF302", "this generator expression is consumed one element at a "
-                             "time, so the calls in it run one after another; pass a list "
-                             f"comprehension instead, such as {ast.unparse(func)}([...]), "
-                             "so that they run in parallel.", span(arg), warning=True)
+                told = advice.generator_advice(node, arg, self.bound_anywhere)
+                if told is not None:
+                    self._report("AF302", "this generator expression is consumed one element "
+                                 "at a time, so the calls in it run one after another" + told,
+                                 span(arg), warning=True)
 
     def _check_arity(self, target: ast.expr, value: ast.expr) -> None:
         if not (isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, ast.Call)

@@ -7,6 +7,7 @@ so tracebacks and ``dis`` positions point at the user's own code.
 from __future__ import annotations
 
 import ast
+import sys
 
 #: The name rewritten code calls the runtime under; no user name can be it.
 RUNTIME = "__af__"
@@ -113,3 +114,22 @@ def simple_target(target: ast.expr) -> bool:
     if isinstance(target, ast.Starred):
         return simple_target(target.value)
     return isinstance(target, ast.Name)
+
+
+def assert_anchor(test: ast.expr) -> ast.expr | None:
+    """The comparison whose position CPython 3.11 gives a failing assert's raise: the
+    last one its conditional jumps evaluate (through ``not``, ``and``/``or`` and
+    conditional expressions). Other versions place the raise by the statement or the
+    whole test, which the rewritten test keeps. None: no such comparison."""
+    if sys.version_info[:2] != (3, 11):
+        return None
+    if isinstance(test, ast.Compare):
+        return test
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return assert_anchor(test.operand)
+    parts = test.values if isinstance(test, ast.BoolOp) else (
+        [test.test, test.body, test.orelse] if isinstance(test, ast.IfExp) else [])
+    found = None
+    for part in parts:
+        found = assert_anchor(part) or found
+    return found

@@ -23,6 +23,7 @@ import copy
 from .nodes import (
     OPERATIONS,
     RUNTIME,
+    assert_anchor,
     at,
     const,
     constant,
@@ -35,7 +36,7 @@ from .nodes import (
 )
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 12
+SCHEMA = 13
 
 RUNTIME_MODULE = "autofuture.runtime.abi"
 
@@ -224,11 +225,19 @@ class _Rewriter:
         return out
 
     def stmt_For(self, node):
-        new = ast.For(target=unstarred(node.target) if simple_target(node.target)
-                      else node.target,
-                      iter=self.iterate(node.iter, node.target),
-                      body=self.block(node.body), orelse=self.block(node.orelse),
-                      type_comment=node.type_comment)
+        target, body = node.target, self.block(node.body)
+        if target_shape(target) is not None and simple_target(target):
+            # ``for a, b in xs``: each item is unpacked by the first statement of the
+            # body, located at the target, where Python reports an unpacking error.
+            item = self.temp()
+            unpacked = at(runtime_call("unpack", [name_node(item), const(target_shape(target))]),
+                          target)
+            body.insert(0, at(ast.Assign(targets=[unstarred(target)], value=unpacked), target))
+            target = at(name_node(item, ast.Store()), target)
+        elif simple_target(target):
+            target = unstarred(target)
+        new = ast.For(target=target, iter=self.iterate(node.iter), body=body,
+                      orelse=self.block(node.orelse), type_comment=node.type_comment)
         return [ast.copy_location(new, node)]
 
     def stmt_While(self, node):
@@ -283,8 +292,15 @@ class _Rewriter:
         return [ast.copy_location(ast.Raise(exc=exc, cause=cause), node)]
 
     def stmt_Assert(self, node):
+        anchor = assert_anchor(node.test)
+        if anchor is None:
+            test = self.strict(node.test)
+        else:  # `truth(test) is True`: a comparison where CPython 3.11 places the raise
+            truth = at(runtime_call("truth", [self.expr(node.test)]), node.test)
+            test = at(ast.Compare(left=truth, ops=[ast.Is()], comparators=[const(True)]),
+                      anchor)
         msg = None if node.msg is None else self.strict(node.msg)
-        return [ast.copy_location(ast.Assert(test=self.strict(node.test), msg=msg), node)]
+        return [ast.copy_location(ast.Assert(test=test, msg=msg), node)]
 
     def stmt_Return(self, node):
         # Only workflow functions' returns are rewritten (other bodies are left alone).
@@ -416,8 +432,10 @@ class _Rewriter:
                 for kw in keywords]
             return ast.Call(func=func, args=args, keywords=keywords)
         if isinstance(func, ast.Attribute):
-            return runtime_call("method", [self.expr(func.value), const(func.attr), *args],
-                                 keywords)
+            # The name where Python's own lookup is, `obj.name`: an error in the lookup
+            # is reported there (see runtime.tracebacks.refine).
+            name = at(const(func.attr), func)
+            return runtime_call("method", [self.expr(func.value), name, *args], keywords)
         return runtime_call("call", [self.expr(func), *args], keywords)
 
     def expr_Attribute(self, node):

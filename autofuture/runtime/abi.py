@@ -5,6 +5,11 @@ log and no future is involved, it does exactly what Python would, at once.
 Otherwise it adds an entry to the log (``runtime.scheduler``) and returns a
 future. Functions that need a value (``value``, ``key``, ``iterate``,
 ``barrier``) are the strict points of SPEC §4.
+
+While an effect is pending, a read of a mutable object, whatever name it is
+reached by, waits for it (``runtime.runahead`` has the rule): a read of a
+plain object becomes a lazy read in the log, a strict point settles the
+pending effects first (``runtime.inturn``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import warnings
 from ..worker import serialize
 from . import callees
 from . import current as _slot
+from . import effects as _effects
+from . import runahead as _runahead
 from . import tracebacks as _tb
 from .callees import TASK, WORKFLOW
 from .entries import EFFECT, READ, Entry
@@ -25,7 +32,20 @@ from .entries import TASK as TASK_ENTRY
 from .future import _UNSET, Future
 from .future import result as _result
 from .held import value_of
+from .inturn import STRUCTURED as _STRUCTURED
+from .inturn import clock as _clock
+from .inturn import conflicts as _conflicts
+from .inturn import effect_pending as _effect_pending
+from .inturn import in_turn as _in_turn
+from .inturn import settled as _settled
+from .ordering import call_method, call_value
+from .runahead import VALUES, fixed, shared_value
 from .scheduler import current
+from .shapes import check_arity as _check_arity
+from .shapes import format_now as _format_now
+from .shapes import format_parts as _format
+from .shapes import tuples as _tuples
+from .shapes import unpacker as _unpacker
 from .values import _ATOMS, find_futures, resolve
 
 _getattr = builtins.getattr
@@ -63,14 +83,6 @@ ATOMS = _ATOMS
 typeof = builtins.type
 
 
-def _busy():
-    """The scheduler when something is pending in its current log, else None."""
-    scheduler = _slot.scheduler
-    if scheduler is None or not scheduler.logs[-1]:
-        return None
-    return scheduler
-
-
 # -- module boundaries ----------------------------------------------------------
 
 def enter_module(namespace: dict, first_call_warnings: tuple = ()) -> None:
@@ -98,7 +110,14 @@ def value(x):
     """The value of ``x``, waiting for it (and raising its error in program order)."""
     if isinstance(x, Future):
         return current().wait_value(x)
+    if type(x) not in _ATOMS:
+        _settled(x)
     return x
+
+
+def truth(x) -> bool:
+    """An ``assert`` test on Python 3.11 (see ``language.nodes.assert_anchor``)."""
+    return bool(value(x))
 
 
 def values(xs) -> list:
@@ -194,23 +213,23 @@ def workflow_return(result):
 
 
 def iterate(obj, shape=None):
-    """What a ``for`` loop or comprehension iterates over."""
+    """What a ``for`` loop or comprehension iterates over.
+
+    An iterable that can change is read a step at a time: each step comes
+    after the effects made before it (by earlier iterations too) have run.
+    """
     if isinstance(obj, Future):
         if obj._af_arity is not None and obj._af_value is _UNSET:
             checked = _read(_check_arity(obj), (obj,))
             obj = [getitem(checked, index) for index in range(obj._af_arity)]
         else:
             obj = current().wait_value(obj)
-    elif not _may_read(obj):
-        current().barrier()
+    t = type(obj)
+    if t not in VALUES and t is not tuple and t is not frozenset and not fixed(obj):
+        obj = _in_turn(obj)  # the loop's body may make the first task and effect
     if shape is None:
         return obj
     return (unpack(item, shape) for item in obj)
-
-
-def _may_read(obj) -> bool:
-    scheduler = _busy()
-    return scheduler is None or scheduler.may_read_now((obj,))
 
 
 # -- calls ----------------------------------------------------------------------
@@ -226,7 +245,7 @@ def call(fn, /, *args, **kwargs):
             else:  # the fast path: a builtin or class, plain values, nothing pending
                 return fn(*args)
     if isinstance(fn, Future):
-        return _effect(_call_value, (fn, *args), kwargs, "call")
+        return _effect(call_value, (fn, *args), kwargs, "call")
     kind = callees.kind_of(fn)
     if kind is TASK:
         return _submit(fn, args, kwargs)
@@ -242,30 +261,32 @@ def call(fn, /, *args, **kwargs):
 def method(obj, name: str, /, *args, **kwargs):
     """``obj.name(*args, **kwargs)``, lazily when ``obj`` is a future."""
     if type(obj) is Future:
-        if obj._af_value is _UNSET or obj._af_touched:
-            return _effect(_call_method, (obj, name, *args), kwargs, name)
+        if obj._af_value is _UNSET or obj._af_error is not None:
+            return _effect(call_method, (obj, name, *args), kwargs, name)
+        shared_value(obj, _clock())  # the method, bound to the value, may go anywhere
         obj = value_of(obj._af_value)
-    fn = _getattr(obj, name)
+    try:
+        fn = _getattr(obj, name)
+    except Exception as exc:  # noqa: BLE001 - reported at `obj.name`, as Python does
+        _tb.here(_tb.failed_at(exc, "attribute", name))
+        raise
+    scheduler = _slot.scheduler
     if type(fn) is _BUILTIN and not kwargs and fn is not _WARN:
-        scheduler = _slot.scheduler
         if scheduler is None or not scheduler.logs[-1]:
             for arg in args:
                 if type(arg) not in _ATOMS:
                     break
             else:  # the fast path: list.append(1) and the like with nothing pending
                 return fn(*args)
+    if scheduler is not None and scheduler.effect is not None and type(obj) not in _ATOMS \
+            and callees.kind_of(fn) is callees.LOCAL and scheduler.conflicts(obj, False) \
+            and not _effects.rebinds(fn):
+        # A pending effect may rebind obj.name: the method is looked up at its turn.
+        return _effect(call_method, (obj, name, *args), kwargs, name)
     return call(fn, *args, **kwargs)
 
 
 _CALL_CODE = call.__code__
-
-
-def _call_value(fn, *args, **kwargs):
-    return fn(*args, **kwargs)
-
-
-def _call_method(obj, name, *args, **kwargs):
-    return _getattr(obj, name)(*args, **kwargs)
 
 
 def _local(fn, args, kwargs):
@@ -279,20 +300,28 @@ def _local(fn, args, kwargs):
             if type(fn) is types.FunctionType or fn in _FRAME_SENSITIVE:
                 return _tb.call_from_user_frame(fn, args, kwargs)
             return fn(*args, **kwargs)
-        if callees.is_pure(fn) and scheduler.may_read_now(args):
+        pure = callees.is_pure(fn, args)
+        if pure and (scheduler.effect is None or not _conflicts(scheduler, fn, args, kwargs)):
             return fn(*args, **kwargs)
     elif fn is len and len(args) == 1 and isinstance(args[0], Future) \
             and args[0]._af_arity is not None:
         _read(_check_arity(args[0]), (args[0],))  # a result of another length fails in turn
         return args[0]._af_arity
     elif fn is len and len(args) == 1 and not kwargs and type(args[0]) in (list, tuple) \
-            and (scheduler is None or scheduler.may_read_now(args)):
+            and (scheduler is None or not scheduler.conflicts(args[0], False)):
         # The length of a list of futures is known now: it waits for none of them (and
         # fetches none that stayed on a worker).
         return len(args[0])
-    if callees.is_pure(fn):
+    else:
+        pure = callees.is_pure(fn, args)
+    if pure:
         return _read(fn, args, kwargs)
-    return _effect(fn, args, kwargs, callees.task_name(fn))
+    future = _effect(fn, args, kwargs, callees.task_name(fn))
+    if _effects.rebinds(fn):
+        # It assigns a global or a closure variable, which later lines read by name:
+        # the workflow waits for it here.
+        return current().wait_value(future)
+    return future
 
 
 def _effect(fn, args, kwargs, name):
@@ -305,12 +334,23 @@ def _effect(fn, args, kwargs, name):
 
 
 def _submit(fn, args, kwargs):
-    """A task call: a future at once; the task starts when its inputs have values."""
+    """A task call: a future at once; the task starts when its inputs have values
+    (and, while an effect is pending, once that effect has run if it may change them)."""
     scheduler = current()
     site = _tb.call_site()
     inputs = [*args, *kwargs.values(), *callees.implicit_inputs(fn)]
-    early = scheduler.context_pending == 0 and scheduler.may_read_now(inputs)
-    entry = Entry(TASK_ENTRY, fn, args, kwargs, site, callees.task_name(fn), early=early)
+    entry = Entry(TASK_ENTRY, fn, args, kwargs, site, callees.task_name(fn), early=True)
+    if scheduler.effect is not None:
+        if scheduler.context_pending:  # tasks see the context as of their call: no
+            entry.after, entry.check = scheduler.effect, False  # speculating past it
+        else:
+            callee = fn.__wrapped__ if type(fn) is callees.TaskFunction else fn
+            if type(callee) is types.MethodType:  # travels with it: a method gets a copy
+                scheduler.order(entry, (*inputs, callee.__self__))
+            elif type(callee) is not types.FunctionType:
+                scheduler.order(entry, (*inputs, callee))
+            else:
+                scheduler.order(entry, inputs)
     entry.handling = sys.exc_info()[1]
     if callees.first_call_warnings:
         callees.warn_first_call(fn)
@@ -336,9 +376,11 @@ def _read(fn, args, kwargs=None, shallow=False):
     """
     scheduler = current()
     site = _tb.call_site()
-    entry = Entry(READ, fn, args, kwargs or {}, site, callees.task_name(fn),
-                  early=scheduler.may_read_now(args))
+    entry = Entry(READ, fn, args, kwargs or {}, site, callees.task_name(fn), early=True)
     entry.shallow = shallow
+    if scheduler.effect is not None:
+        scheduler.order(entry, (*args, *kwargs.values()) if kwargs else args,
+                        deep=bool(kwargs) or not _runahead.structural_read(fn, args))
     return scheduler.add(entry, (args, kwargs))
 
 
@@ -351,7 +393,7 @@ def _operate(fn, args, deep=True):
     futures = False
     for arg in args:
         if isinstance(arg, Future):
-            if arg._af_value is _UNSET or arg._af_touched or arg._af_error is not None:
+            if arg._af_value is _UNSET or arg._af_error is not None:
                 return _read(fn, args, shallow=not deep)
             futures = True
         elif deep and isinstance(arg, _CONTAINERS):
@@ -359,18 +401,28 @@ def _operate(fn, args, deep=True):
             find_futures(arg, found)
             if found:
                 return _read(fn, args)
-    scheduler = _busy()
-    if scheduler is None or scheduler.may_read_now(args):
-        if not futures:
-            return fn(*args)
-        return fn(*[value_of(a._af_value) if isinstance(a, Future) else a for a in args])
-    return _read(fn, args, shallow=not deep)
+    scheduler = _effect_pending()
+    if scheduler is not None:
+        for arg in args:
+            if type(arg) is Future and not fixed(arg._af_value):
+                return _read(fn, args, shallow=not deep)  # private? a read decides
+        if _conflicts(scheduler, fn, args):
+            return _read(fn, args, shallow=not deep)  # after the effects that may change them
+    if not futures:
+        return fn(*args)
+    for arg in args:
+        if type(arg) is Future:
+            shared_value(arg, _clock())  # the result may be a part of it, given to the program
+    return fn(*[value_of(a._af_value) if isinstance(a, Future) else a for a in args])
 
 
 def getattr(obj, name: str):
     if type(obj) is not Future:
         scheduler = _slot.scheduler
-        if scheduler is None or not scheduler.touched or id(obj) not in scheduler.touched:
+        if scheduler is None or scheduler.effect is None or type(obj) in _ATOMS \
+                or isinstance(obj, type) \
+                or not scheduler.conflicts(obj, not _runahead.own_attribute(obj, name)):
+            # (A module's or a class's attribute is a definition: see runtime.runahead.)
             return _getattr(obj, name)
     return _operate(_getattr, (obj, name), deep=False)
 
@@ -378,7 +430,8 @@ def getattr(obj, name: str):
 def getitem(obj, index):
     if type(index) in _ATOMS and type(obj) is not Future:
         scheduler = _slot.scheduler
-        if scheduler is None or not scheduler.touched or id(obj) not in scheduler.touched:
+        if scheduler is None or scheduler.effect is None \
+                or not scheduler.conflicts(obj, type(obj) not in _STRUCTURED):
             return obj[index]
     if type(index) is tuple:
         found: list = []
@@ -424,100 +477,68 @@ def fstring(*parts):
         if type(part) is tuple and type(part[0]) not in _ATOMS:
             break
     else:  # only strings and plain values
-        return _format(*parts)
+        return _format_now(parts)
     found: list = []
     find_futures(parts, found)
     if found:
         return _read(_format, parts)
-    scheduler = _busy()
-    if scheduler is None or scheduler.may_read_now([p[0] for p in parts if type(p) is tuple]):
-        return _format(*parts)
+    scheduler = _effect_pending()
+    if scheduler is None or not any(scheduler.conflicts(part[0], True)
+                                    for part in parts if type(part) is tuple):
+        return _format_now(parts)
     return _read(_format, parts)
-
-
-def _format(*parts):
-    out = []
-    for part in parts:
-        if type(part) is str:
-            out.append(part)
-            continue
-        item, conversion, spec = part
-        if conversion == 115:
-            item = str(item)
-        elif conversion == 114:
-            item = repr(item)
-        elif conversion == 97:
-            item = ascii(item)
-        out.append(format(item, spec or ""))
-    return "".join(out)
 
 
 # -- unpacking ------------------------------------------------------------------
 
-_unpackers: dict = {}
-
-
-def _unpacker(shape):
-    """A function that unpacks one level of ``shape`` exactly as Python does."""
-    fn = _unpackers.get(shape)
-    if fn is None:
-        names = [f"*v{i}" if leaf == "*" else f"v{i}" for i, leaf in enumerate(shape)]
-        target = ", ".join(names) + ("," if len(names) == 1 else "")
-        result = ", ".join(f"v{i}" for i in range(len(shape))) + ("," if len(shape) == 1 else "")
-        namespace: dict = {}
-        source = f"def unpack(value):\n    {target} = value\n    return ({result})\n"
-        # Compiled under this file's name so tracebacks drop it like our own frames.
-        exec(compile(source, __file__, "exec"), namespace)
-        fn = _unpackers[shape] = namespace["unpack"]
-    return fn
-
-
-def _check_arity(future: Future):
-    arity = future._af_arity
-    label = future._af_label
-
-    def check_arity(value):
-        try:
-            items = tuple(value)
-        except TypeError:
-            raise TypeError(
-                f"cannot unpack non-iterable {type(value).__name__} object "
-                f"(from {label})") from None
-        if len(items) != arity:
-            raise ValueError(
-                f"{label} returned {len(items)} values, but its annotation promises {arity}")
-        return items
-
-    return check_arity
-
-
 def unpack(obj, shape):
     """``a, (b, *c) = obj`` without waiting: futures for each target when ``obj`` is one."""
-    if isinstance(obj, Future) and (obj._af_value is _UNSET or obj._af_touched
-                                    or obj._af_error is not None):
-        level = _read(_unpacker(shape), (obj,))
-        items = [getitem(level, index) for index in range(len(shape))]
+    try:
+        return _unpack(obj, shape, 0)
+    except Exception as exc:  # noqa: BLE001 - reported at the (inner) target, as Python does
+        _tb.here(exc)
+        raise
+
+
+def _unpack(obj, shape, level):
+    if isinstance(obj, Future) and (
+            obj._af_value is _UNSET or obj._af_error is not None
+            or _effect_pending() is not None and not fixed(obj._af_value)):
+        read = _read(_unpacker(shape, level), (obj,))
+        items = [getitem(read, index) for index in range(len(shape))]
     else:
         if isinstance(obj, Future):
+            shared_value(obj, _clock())
             obj = value_of(obj._af_value)
-        elif not _may_read(obj):
-            current().barrier()
-        items = _unpacker(shape)(obj)
-    pairs = zip(items, shape, strict=True)
-    return tuple(unpack(item, sub) if type(sub) is tuple else item for item, sub in pairs)
+        elif type(obj) not in _ATOMS:
+            _settled(obj)
+        items = _unpacker(shape, level)(obj)
+    out = []
+    level += 1  # the next tuple of the target, depth first
+    for item, sub in zip(items, shape, strict=True):
+        if type(sub) is tuple:
+            out.append(_unpack(item, sub, level))
+            level += _tuples(sub)
+        else:
+            out.append(item)
+    return tuple(out)
 
 
 # -- mutations --------------------------------------------------------------------
 
 def _mutate(fn, args, name):
-    scheduler = _busy()
-    if scheduler is None:
+    scheduler = _slot.scheduler
+    if scheduler is None or not scheduler.logs[-1]:
         found: list = []
         find_futures(args, found)
         if not found:
             fn(*args)
             return
-    _effect(fn, args, {}, name)
+    future = _effect(fn, args, {}, name)
+    if _effects.is_definition_target(args[0]):
+        # A class, module or function changed: what its names refer to is read at
+        # once by later lines (see runtime.runahead), so the workflow waits for it here.
+        current().wait_value(future)
 
 
 def setattr(obj, name, value):  # noqa: A001
@@ -558,7 +579,7 @@ def augattr(obj, name, symbol, value):
 
 
 __all__ = [
-    "enter_module", "end_module", "value", "values", "key", "subject", "barrier", "settle",
+    "enter_module", "end_module", "value", "truth", "values", "key", "subject", "barrier", "settle",
     "caught", "iterate",
     "call",
     "method", "getattr", "getitem", "op", "compare", "slice", "fstring", "unpack",

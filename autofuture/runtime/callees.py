@@ -135,9 +135,9 @@ def _global_names(code: types.CodeType) -> tuple[str, ...]:
 def implicit_inputs(fn) -> list:
     """Module globals, closure cells and defaults a task function reads.
 
-    Futures among them are dependencies; mutable ones are captured at the
-    call's turn. Functions of marked modules it reads are followed, since
-    they travel by value with it.
+    Futures among them are dependencies; mutable ones wait for pending effects
+    before they are captured (``_runahead``). Functions of marked modules it
+    reads are followed, since they travel by value with it.
     """
     inputs: list = []
     seen: set[int] = set()
@@ -160,10 +160,10 @@ def implicit_inputs(fn) -> list:
         for name in _global_names(func.__code__):
             if name in namespace:
                 value = namespace[name]
-                if type(value) is types.FunctionType:
-                    if value.__code__.co_filename in marked_files:
-                        stack.append(value)
-                elif type(value) is not types.ModuleType:
+                if type(value) is types.FunctionType \
+                        and value.__code__.co_filename in marked_files:
+                    stack.append(value)
+                else:
                     inputs.append(value)
     return inputs
 
@@ -226,19 +226,28 @@ PURE_BUILTINS = frozenset(
     value for value in vars(math).values() if isinstance(value, types.BuiltinFunctionType)
 )
 
-_IMMUTABLE_RECEIVERS = (str, bytes, int, float, complex, tuple, frozenset, range)
+_IMMUTABLE_RECEIVERS = frozenset({str, bytes, int, float, complex, tuple, frozenset, range})
 
 
-def is_pure(fn) -> bool:
-    """A builtin (or a method of an immutable builtin value) with no visible effect."""
+def is_pure(fn, args=()) -> bool:
+    """A builtin (or a method of an immutable builtin value) with no visible effect.
+
+    What it does is known, as builtin code: it changes nothing, except an
+    iterator among ``args``, which it consumes (``list(it)``, ``"".join(gen)``).
+    Whether it may run before pending effects is another question (``_runahead``).
+    """
     try:
-        if fn in PURE_BUILTINS:
-            return True
+        pure = fn in PURE_BUILTINS
     except TypeError:
         return False
-    receiver = getattr(fn, "__self__", None)
-    return type(fn) is types.BuiltinMethodType and isinstance(receiver, _IMMUTABLE_RECEIVERS) \
-        and type(receiver) in _IMMUTABLE_RECEIVERS
+    if not pure:
+        receiver = getattr(fn, "__self__", None)
+        pure = type(fn) is types.BuiltinMethodType and type(receiver) in _IMMUTABLE_RECEIVERS
+    if pure:
+        for arg in args:
+            if hasattr(type(arg), "__next__"):
+                return False
+    return pure
 
 
 # -- messages -----------------------------------------------------------------

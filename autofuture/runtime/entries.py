@@ -49,7 +49,8 @@ def _env_workers() -> int | None:
 class Entry:
     __slots__ = ("kind", "future", "run", "args", "kwargs", "deps", "early", "finished", "number",
                  "retries", "retry_on", "attempts", "sent", "resends", "record", "shallow",
-                 "failure", "site", "output", "holds", "context", "discarded",
+                 "failure", "site", "output", "after", "check", "waiters", "writes", "held",
+                 "context", "discarded",
                  "name", "suffix", "_label", "committed", "lost_on", "handling", "needs", "node",
                  "parked", "inputs_at")
 
@@ -68,7 +69,18 @@ class Entry:
         self.committed = False
         self.failure = None  # (exception, remote frames, local traceback)
         self.output = None
-        self.holds = ()  # objects this pending effect may mutate
+        # A task or read made while an effect was pending: that effect (the last before
+        # it), which it waits for unless ``check`` shows it can go ahead: (the clock
+        # when it was made, the futures it reads), for ``runahead.may_pass``; None
+        # when it reads what a pending effect may change (a task then runs
+        # speculatively); False when it must wait in any case (runtime.ordering).
+        self.after = None
+        self.check = None
+        self.waiters = ()  # of an effect: entries that wait for it to run
+        self.writes = ()  # of an effect: the objects it writes; None: maybe any
+        # Of a task sent speculatively: SPECULATING until ``after`` has run, (value,
+        # failure) if its result came before, RERUN if it must run again once back.
+        self.held = None
         self.context = False
         self.discarded = False
         self.future = None

@@ -47,9 +47,12 @@ class Future(concurrent.futures.Future):
 
     # _af_value: the value, or _UNSET; _af_error: the exception when it failed.
     # _af_entry: the program-order log entry that produces it.
-    # _af_dependents: entries waiting for it. _af_touched: pending effects that
-    # take it as input (and so may mutate its value). _af_arity: the length a
-    # return annotation promises, if any. _af_label: "f() at file.py:12".
+    # _af_dependents: entries waiting for it. _af_shared: 0 while its value is
+    # private (a task's result no effect or the workflow has been given: see
+    # _runahead), else the scheduler's clock when it stopped being (entries made
+    # from then on see it held outside futures). _af_sources: the futures a read
+    # was made from. _af_arity: the length a return annotation promises, if any.
+    # _af_label: "f() at file.py:12".
 
     def __init__(self, entry=None, arity: int | None = None):
         # concurrent.futures.Future's fields, without its Condition: most
@@ -65,7 +68,7 @@ class Future(concurrent.futures.Future):
         self._af_error = None
         self._af_entry = entry
         self._af_dependents = ()
-        self._af_touched = 0
+        self._af_shared = 0
         self._af_arity = arity
         self._af_sources = ()
 

@@ -19,6 +19,13 @@ mutation). Tasks and reads may *run* early, as soon as their inputs have
 values, because they change nothing the workflow can see; they *commit*
 (show output, raise) in program order. Effects run only at the head.
 
+While an effect is pending, a read that involves a mutable object also waits
+for it, whatever name it reaches the object through (``Entry.after``,
+``runtime.ordering``, ``runtime.runahead``): it starts once the last effect
+before it in the log has run, unless what it reads is known now to be out of
+every pending effect's reach. A task in that case is sent speculatively, and
+its result kept only if its inputs are the same once the effect has run.
+
 A failure is raised when its entry reaches the head, with a traceback
 rebuilt from its call site; every later entry is discarded, as if the
 workflow had stopped there, which is what the plain run does.
@@ -41,14 +48,16 @@ from ..worker import exceptions
 from . import current as _slot
 from . import outcomes, tracebacks
 from . import payloads as _payloads
+from . import runahead as _runahead
 from .entries import EFFECT, READ, TASK, Entry, Options
 from .future import _UNSET, Future
 from .held import value_of
+from .ordering import Ordering, call_method, call_value
 from .sending import Sending
-from .values import find_futures, is_immutable, resolve
+from .values import find_futures, resolve
 
 __all__ = ["EFFECT", "READ", "TASK", "Entry", "Options", "Scheduler", "configure", "current",
-           "current_or_none", "find_futures", "is_immutable", "observers", "reset", "resolve"]
+           "current_or_none", "find_futures", "observers", "reset", "resolve"]
 
 # -- the scheduler --------------------------------------------------------------
 
@@ -80,7 +89,7 @@ def reset() -> None:
     _slot.clear()
 
 
-class Scheduler(Sending):
+class Scheduler(Ordering, Sending):
     def __init__(self, options: Options):
         self.options = options
         self.thread = threading.get_ident()
@@ -92,7 +101,6 @@ class Scheduler(Sending):
         self.in_flight = 0
         self.mean_task_seconds = None
         self.message_seconds = 0.02  # the executor's (sending.MESSAGE_SECONDS), once open
-        self.touched: dict[int, int] = {}
         self.context = _context.Stamp()
         self.functions = _payloads.FunctionPayloads()
         self.context_pending = 0
@@ -108,6 +116,7 @@ class Scheduler(Sending):
         self.failures: list[str] = []
         self.skipped: list[str] = []
         self._init_locality()
+        self._init_ordering()
 
     # -- small queries ----------------------------------------------------------
 
@@ -122,24 +131,13 @@ class Scheduler(Sending):
         """Nothing pending in the current log: a local call may run at once."""
         return not self.logs[-1]
 
-    def may_read_now(self, objs) -> bool:
-        """No pending effect can have changed these objects (or futures' values)."""
-        touched = self.touched
-        for obj in objs:
-            if isinstance(obj, Future):
-                if obj._af_touched:
-                    return False
-                obj = obj._af_value  # an effect may hold the value itself
-            if touched and id(obj) in touched and not is_immutable(obj):
-                return False
-        return True
-
     # -- adding entries ---------------------------------------------------------
 
     def add(self, entry: Entry, inputs) -> Future:
         """Put ``entry`` at the end of the log, waiting for the futures in ``inputs``."""
         future = Future(entry)
         entry.future = future
+        self.clock += 1
         found: list = []
         if entry.shallow:
             args, kwargs = inputs
@@ -148,6 +146,11 @@ class Scheduler(Sending):
             find_futures(inputs, found)
         if entry.kind == READ:
             future._af_sources = found
+            if not entry.shallow and found:
+                # Futures in containers are replaced by their values in place there.
+                direct = {id(arg) for arg in entry.args if type(arg) is Future}
+                _runahead.share([f for f in found if id(f) not in direct] if direct else found,
+                                self.clock)
         for dep in found:
             if dep._af_value is _UNSET and dep._af_error is None:
                 entry.deps += 1
@@ -158,7 +161,7 @@ class Scheduler(Sending):
             elif dep._af_error is not None and entry.failure is None:
                 entry.failure = ("dependency", dep)
         if entry.kind == EFFECT:
-            self._hold(entry, inputs, found)
+            self._classify(entry, found)
             if _changes_context(entry):
                 entry.context = True
                 self.context_pending += 1
@@ -180,38 +183,25 @@ class Scheduler(Sending):
             self.drain()
         return future
 
-    def _hold(self, entry: Entry, inputs, found) -> None:
-        """Remember what a pending effect may mutate, so reads of it wait their turn."""
-        holds = []
-        for obj in _shallow(inputs):
-            if not is_immutable(obj) and not isinstance(obj, Future):
-                holds.append(obj)
-                self.touched[id(obj)] = self.touched.get(id(obj), 0) + 1
-        found = _with_sources(found)
-        for dep in found:
-            dep._af_touched += 1
-        entry.holds = (holds, found)
-
     def _release(self, entry: Entry) -> None:
-        if not entry.holds:
+        """An entry ran or was discarded: an effect is pending no longer."""
+        if entry.kind != EFFECT:
             return
-        holds, found = entry.holds
-        for obj in holds:
-            count = self.touched.get(id(obj), 0) - 1
-            if count <= 0:
-                self.touched.pop(id(obj), None)
-            else:
-                self.touched[id(obj)] = count
-        for dep in found:
-            dep._af_touched -= 1
-        entry.holds = ()
+        self._release_effect(entry)
         if entry.context:
+            entry.context = False
             self.context_pending -= 1
 
     # -- running ----------------------------------------------------------------
 
     def _start(self, entry: Entry) -> None:
-        """Inputs are ready: queue a task for dispatch, or run a read."""
+        """Inputs are ready: queue a task for dispatch, or run a read.
+
+        One made while an effect was pending waits for that effect to run, unless
+        what it reads is known now to be out of every pending effect's reach.
+        """
+        if entry.after is not None and self._held_back(entry):
+            return
         if entry.kind == TASK:
             if self.executor is None:
                 self._open_executor()
@@ -233,23 +223,46 @@ class Scheduler(Sending):
             args = resolve(entry.args)
             kwargs = resolve(entry.kwargs)
         self.logs.append(collections.deque())
+        saved = self._effects_saved()
         caller = tracebacks.trampoline(entry.site) if entry.kind == EFFECT else None
+        run = entry.run
         try:
             if caller is None:
-                value = entry.run(*args, **kwargs)
+                value = run(*args, **kwargs)
             else:
-                value = caller(entry.run, args, kwargs)
+                if run is call_method:  # looked up now, called from the user's line
+                    try:
+                        run = getattr(args[0], args[1])
+                    except Exception as exc:
+                        tracebacks.failed_at(exc, "attribute", args[1])
+                        raise
+                    args = args[2:]
+                elif run is call_value:
+                    run, args = args[0], args[1:]
+                value = caller(run, args, kwargs)
             self.barrier()
         except BaseException as exc:  # noqa: BLE001 - raised in program order
             self.logs.pop()
+            self._effects_restored(saved)
+            entry.site = tracebacks.refine(entry.site, exc)
             self._finish(entry, failure=(exc, (), exc.__traceback__))
             return
         self.logs.pop()
+        self._effects_restored(saved)
+        if entry.kind == READ and entry.future._af_shared != 1 \
+                and type(value) not in _runahead.VALUES and not _runahead.fixed(value) \
+                and not _runahead.derived_private(entry.run, entry.args, entry.kwargs):
+            # It may be any object the program holds, from the start: entries made
+            # before a later effect was given this future (which shared it from then
+            # on) must not take it for private either.
+            entry.future._af_shared = 1
         self._finish(entry, value=value)
 
     def _finish(self, entry: Entry, value=_UNSET, failure=None) -> None:
         if entry.finished or entry.discarded:
             return
+        if entry.held is not None and self._held_result(entry, value, failure):
+            return  # a speculative task: its result waits for _validate
         entry.finished = True
         entry.sent = None
         if entry.needs:
@@ -327,21 +340,24 @@ class Scheduler(Sending):
     def _commit(self, entry: Entry) -> None:
         entry.committed = True
         self._release(entry)
+        waiters = entry.waiters
+        if waiters:
+            entry.waiters = ()
         if entry.output:
             outcomes.replay(entry.output)
             entry.output = None
         if self.observers and entry.kind == TASK:
             self._emit({"event": "commit", "id": entry.number,
                         "failed": entry.failure is not None, "time": time.time()})
-        if entry.failure is None:
-            return
-        exc, remote_frames, local_tb = outcomes.failure_exception(entry)
-        if self.options.keep_going and not isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        if entry.failure is not None:
+            exc, remote_frames, local_tb = outcomes.failure_exception(entry)
+            if not self.options.keep_going or isinstance(exc, (SystemExit, KeyboardInterrupt)):
+                self.discard_rest()
+                exceptions.raise_as_is(
+                    tracebacks.mark(exc, tracebacks.build(entry.site, remote_frames, local_tb)))
             self._report(entry, exc, tracebacks.build(entry.site, remote_frames, local_tb))
-            return
-        self.discard_rest()
-        exceptions.raise_as_is(
-            tracebacks.mark(exc, tracebacks.build(entry.site, remote_frames, local_tb)))
+        if waiters:
+            self._wake(waiters)
 
     def _report(self, entry: Entry, exc: BaseException, tb) -> None:
         """--keep-going: say each root failure once, at its turn, and go on."""
@@ -419,7 +435,16 @@ class Scheduler(Sending):
             entry = future._af_entry
             self.drain(until=lambda: entry is None or entry.committed or entry.discarded)
             exceptions.raise_as_is(future._af_error)
-        return value_of(future._af_value)
+        value = value_of(future._af_value)
+        if type(value) not in _runahead.VALUES and not _runahead.fixed(value):
+            # The workflow gets an object an effect before this point may change: it
+            # sees it once they have run (a task's result no effect was given is out
+            # of their reach), and from now on it is the program's to hold anywhere.
+            if self.effect is not None and not _runahead.private(future) \
+                    and self.conflicts(value, deep=True):
+                self.settle_effects()
+            _runahead.share((future,), self.clock + 1)
+        return value
 
     def barrier(self) -> None:
         """Commit everything pending in the current log (raising the first failure)."""
@@ -458,16 +483,6 @@ def _collect_young_less():
         return None
     gc.set_threshold(GC_YOUNG_THRESHOLD, *old[1:])
     return old
-
-
-def _shallow(inputs):
-    """The objects an effect is given: its arguments and one level inside them."""
-    for obj in inputs:
-        yield obj
-        if isinstance(obj, (list, tuple, set, frozenset)):
-            yield from obj
-        elif isinstance(obj, dict):
-            yield from obj.values()
 
 
 _CONTEXT_CALLS = frozenset(
@@ -518,16 +533,3 @@ def _stuck_message(log) -> str:
             f"pending operation is {head}). This is a bug in autofuture; please report it "
             "with the script that shows it.")
 
-
-def _with_sources(futures: list) -> list:
-    """The futures and every future they were read from: mutating ``x.items``
-    may change what a later read of ``x`` sees."""
-    out, stack, seen = [], list(futures), set()
-    while stack:
-        future = stack.pop()
-        if id(future) in seen:
-            continue
-        seen.add(id(future))
-        out.append(future)
-        stack.extend(future._af_sources)
-    return out

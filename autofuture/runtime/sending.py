@@ -15,7 +15,9 @@ from ..worker import serialize, store
 from . import held as _held
 from . import outcomes
 from .entries import Entry
+from .future import Future
 from .locality import Locality
+from .ordering import valued
 
 #: While workers are busy, ready tasks wait this long for a fuller batch.
 HOLD_SECONDS = 0.002
@@ -144,7 +146,8 @@ class Sending(Locality):
                     failure = (outcomes.serialization_error(entry, exc), (), None)
                     self._finish(entry, failure=failure)
                     continue
-                entry.args = entry.kwargs = None
+                if entry.held is None:  # a speculative task's inputs are captured again
+                    entry.args = entry.kwargs = None
             function_payload, task_payload = entry.sent
             if self.checkpoint is not None and self._restored(entry):
                 continue
@@ -188,10 +191,19 @@ class Sending(Locality):
         Threads of this process get copies instead: a task's inputs are values
         captured at the call, never the workflow's own arrays.
         """
-        payload, buffers = serialize.call_payload(entry.args, entry.kwargs)
+        args, kwargs = entry.args, entry.kwargs
+        for arg in args:  # a loop, not a call: this runs for every task
+            if type(arg) is Future:
+                args, kwargs = valued(args, kwargs)
+                break
+        else:
+            if kwargs:
+                args, kwargs = valued(args, kwargs)
+        payload, buffers = serialize.call_payload(args, kwargs)
         if payload is None:
             return payload, buffers
-        if getattr(self.executor, "in_process", False):
+        if entry.held is not None or getattr(self.executor, "in_process", False):
+            # Copies: a speculative capture must stay what it was when it is compared.
             buffers = [bytearray(buffer) for buffer in buffers]
         return payload, buffers
 

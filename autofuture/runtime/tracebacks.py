@@ -9,6 +9,7 @@ autofuture's (unless ``AUTOFUTURE_DEBUG=1``).
 
 from __future__ import annotations
 
+import dis
 import os
 import sys
 import types
@@ -106,6 +107,96 @@ def _trampoline_at(frame, lineno: int):
         _trampoline_codes[key] = code
         _trampolines.add(code)
     return types.FunctionType(code, frame.f_globals)
+
+
+# -- where in a call it failed ------------------------------------------------------------
+#
+# One runtime call stands for a whole construct: ``__af__.method(obj, "name", ...)``
+# for ``obj.name(...)``, ``__af__.fstring(...)`` for an f-string, ``__af__.unpack``
+# for a target. Python points an error in the method lookup at ``obj.name``, (from
+# 3.12) an error in a field at that field, and an unpacking error at the (inner)
+# target; the rewriter gives those parts instructions of their own, at their own
+# spans, and a failure there is reported with the frame's instruction moved onto them.
+
+_AT = "__autofuture_at__"
+
+
+def failed_at(exc: BaseException, part: str, detail) -> BaseException:
+    """Note on ``exc`` the part of the call it came from: ("attribute", name),
+    ("field", number of the f-string's field) or ("target", number of the unpacking
+    target's tuple, depth first)."""
+    try:
+        setattr(exc, _AT, (part, detail))
+    except (AttributeError, TypeError):
+        pass
+    return exc
+
+
+def refine(site, exc: BaseException):
+    """``site`` with its innermost instruction moved onto the part ``exc`` came from."""
+    noted = getattr(exc, "__dict__", {}).pop(_AT, None)
+    if noted is None or not site or not hasattr(types.CodeType, "co_positions"):
+        return site
+    frame, lineno, lasti = site[0]
+    part, detail = noted
+    instructions = list(dis.get_instructions(frame.f_code))
+    # f_lasti may point into the call's inline caches, past its own offset.
+    at = next((i for i in range(len(instructions) - 1, -1, -1)
+               if instructions[i].offset <= lasti), None)
+    if at is None:
+        return site
+    call = instructions[at].positions
+    found = None
+    if part == "attribute":
+        # ``obj.name`` starts where the call does and ends inside it; in ``a.f().f()``
+        # the outer call's lookup is the longest.
+        for ins in instructions[:at]:
+            if ins.opname == "LOAD_CONST" and ins.argval == detail \
+                    and ins.positions[:1] == call[:1] and ins.positions[2] == call[2] \
+                    and _within(ins.positions, call) \
+                    and (found is None or _end(ins.positions) > _end(found.positions)):
+                found = ins
+    elif part == "target":
+        # ``a, (b, c) = ...``: the target's tuples are unpacked right after the call,
+        # depth first, each instruction at its tuple.
+        unpacks = [ins for ins in instructions[at + 1:]
+                   if ins.opname in ("UNPACK_SEQUENCE", "UNPACK_EX")]
+        if detail < len(unpacks):
+            found = unpacks[detail]
+    elif part == "field" and sys.version_info >= (3, 12):  # 3.11 puts fields at the f-string
+        start = next((i for i in range(at - 1, -1, -1)
+                      if instructions[i].argval == "fstring"
+                      and instructions[i].positions[:1] == call[:1]
+                      and instructions[i].positions[2] == call[2]), None)
+        if start is not None:
+            fields = [ins for ins in instructions[start:at] if _within(ins.positions, call)
+                      and (ins.opname == "BUILD_TUPLE" and ins.arg == 3
+                           or ins.opname == "LOAD_CONST" and type(ins.argval) is tuple
+                           and len(ins.argval) == 3)]
+            outer = [ins for ins in fields if not any(
+                other.positions != ins.positions and _within(ins.positions, other.positions)
+                for other in fields)]
+            if detail < len(outer):
+                found = outer[detail]
+    if found is None:
+        return site
+    return ((frame, lineno, found.offset), *site[1:])
+
+
+def _end(position) -> tuple:
+    return (position[1], position[3])
+
+
+def _within(inner, outer) -> bool:
+    if None in inner or None in outer:
+        return False
+    return (outer[0], outer[2]) <= (inner[0], inner[2]) and _end(inner) <= _end(outer)
+
+
+def here(exc: BaseException) -> BaseException:
+    """An error raised now by a runtime call, with the traceback Python would give it
+    (its instruction moved as ``refine`` says)."""
+    return mark(exc, build(refine(call_site(2), exc), local_tb=exc.__traceback__))
 
 
 def build(site, remote_frames=(), local_tb=None) -> types.TracebackType | None:

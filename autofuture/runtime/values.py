@@ -15,15 +15,6 @@ _ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None), range, ty
                     type(len), type(print), types.ModuleType, slice, type(Ellipsis)})
 
 
-def is_immutable(obj) -> bool:
-    t = type(obj)
-    if t in _ATOMS:
-        return True
-    if t is tuple or t is frozenset:
-        return all(type(item) in _ATOMS for item in obj)
-    return callable(obj) and t.__name__ in ("function", "builtin_function_or_method")
-
-
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 
 
