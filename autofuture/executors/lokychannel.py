@@ -42,6 +42,7 @@ import pickle
 import secrets
 import socket
 import threading
+import weakref
 from multiprocessing.connection import Connection
 
 #: How long the reader waits for loky to say how a worker that hung up ended.
@@ -137,6 +138,7 @@ class Channel:
         self.failure: BaseException | None = None
         self.closing = False
         self.serving = pool.submit(serve, self.address, self.key, capture)
+        _at_exit(self)
         self.thread = threading.Thread(target=self._read, daemon=True,
                                        name="autofuture-loky-channel")
         self.thread.start()
@@ -246,6 +248,8 @@ class Channel:
     def close(self) -> None:
         """Hang up: the worker's ``serve`` returns (after its current message)."""
         with self.send_lock:
+            if self.closing:
+                return
             self.closing = True
             with self.lock:
                 conn = self.conn
@@ -254,6 +258,24 @@ class Channel:
                     _send(conn, _dumps(None))
                 except OSError:
                     pass
+
+
+_open: weakref.WeakSet = weakref.WeakSet()
+
+
+def _at_exit(channel: Channel) -> None:
+    """Channels still open when the interpreter ends (a plain script that used
+    ``autofuture.install()`` and never shut its run down) hang up first: loky's own
+    exit handler waits for every running call, and ``serve`` runs until told."""
+    # After the submit that started this pool's manager thread, which registered loky's
+    # handler again: the latest registered runs first.
+    threading._register_atexit(_close_all)  # type: ignore[attr-defined]
+    _open.add(channel)
+
+
+def _close_all() -> None:
+    for channel in list(_open):
+        channel.close()
 
 
 def _broken(failure: BaseException | None) -> BaseException:
