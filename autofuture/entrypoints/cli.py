@@ -16,8 +16,6 @@ import sys
 from ..executors import registry
 from ..observe import runlog
 from ..runtime import scheduler as _scheduler
-from . import commands
-from .run import run
 
 USAGE = """\
 python -m autofuture [options] script.py [args ...]
@@ -114,10 +112,11 @@ def _version() -> str:
 
 
 def _subcommand(argv: list[str]) -> int:
-    if argv[0] == "check":
-        return commands.check_command(argv[1:])
-    if argv[0] == "show":
-        return commands.show_command(argv[1:])
+    if argv[0] in ("check", "show"):
+        from . import commands  # not imported by a run: it loads the whole checker
+
+        return (commands.check_command if argv[0] == "check" else commands.show_command)(
+            argv[1:])
     if argv[0] == "export":
         from . import export as _export
 
@@ -156,9 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.module is None and not args.target:
         parser.error("give a script to run (or -m module, or check/show)")
     executor = args.executor or os.environ.get("AUTOFUTURE_EXECUTOR")
-    from ..executors.mpi import rank, world
+    from ..executors.mpi import world
 
     if world.world_size_hint() > 1:  # under mpiexec/srun: rank 0 runs the workflow
+        from ..executors.mpi import rank
+
         status = rank.launch(executor)  # ranks 1..N-1 serve tasks, never the script
         if status is not None:
             return status
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         if spec is None or spec.origin is None:
             print(f"{sys.executable}: No module named {args.module}", file=sys.stderr)
             return 1
-        return run(spec.origin, args.target, options, module_spec=spec)
+        return _run(spec.origin, args.target, options, module_spec=spec)
     path, *script_args = args.target
     if os.path.isdir(path):  # a directory runs its __main__.py, as with python
         main_file = os.path.join(path, "__main__.py")
@@ -198,9 +199,18 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 1
         sys.path.insert(0, os.path.abspath(path))
-        return run(main_file, script_args, options)
+        return _run(main_file, script_args, options)
     if not os.path.exists(path):
         print(f"{sys.executable}: can't open file {os.path.abspath(path)!r}: "
               "[Errno 2] No such file or directory", file=sys.stderr)
         return 2
-    return run(path, script_args, options)
+    return _run(path, script_args, options)
+
+
+def _run(path: str, script_args: list[str], options, module_spec=None) -> int:
+    """Run the script, its workers booting while it is read and rewritten (issue 16)."""
+    registry.prestart(options.executor, options.workers,
+                      live_output=options.task_output == "live")
+    from .run import run
+
+    return run(path, script_args, options, module_spec=module_spec)

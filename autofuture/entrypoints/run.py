@@ -18,6 +18,7 @@ import types
 
 from .. import _config
 from .._errors import Terminated
+from ..executors import registry
 from ..observe import runlog
 from ..runtime import abi, tracebacks
 from ..runtime import scheduler as _scheduler
@@ -32,8 +33,10 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
     try:
         code = _hook.compile_path(path)
     except SyntaxError as exc:
+        registry.discard_prestarted()
         traceback.print_exception(type(exc), exc, exc.__traceback__ if _config.debug() else None)
         return 1
+    registry.preload(_installed_imports(code))
     watch = runlog.Watch(path, script_args, options)  # --trace, --progress, -v
     handle = _hook.install()
     if threading.current_thread() is threading.main_thread():
@@ -60,6 +63,43 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
         handle.uninstall()
         sys.modules["__main__"], sys.argv = saved_main, saved_argv
         _scheduler.reset()
+        registry.discard_prestarted()  # workers started early for a run that made no task
+
+
+def _installed_imports(code) -> list[str]:
+    """The installed packages (site-packages) the script imports at its top level.
+
+    Workers that started early import them while the script runs up to its first
+    task (``executors.registry.preload``): numpy took a worker 100-300 ms to import
+    once the first task's function asked for it, after the workflow had imported it
+    too. Only installed packages: never the user's own modules, which workers do not
+    import (their functions travel by value), nor marked ones.
+    """
+    import dis
+    import importlib.util
+    import sysconfig
+
+    from ..language import header
+
+    paths = sysconfig.get_paths()
+    roots = {os.path.realpath(paths[key]) + os.sep for key in ("purelib", "platlib")}
+    names: list[str] = []
+    for instruction in dis.get_instructions(code):
+        if instruction.opname == "IMPORT_NAME":
+            top = str(instruction.argval).partition(".")[0]
+            if top and top not in names:
+                names.append(top)
+    found = []
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        origin = spec.origin if spec is not None else None
+        if origin and os.path.realpath(origin).startswith(tuple(roots)) \
+                and not header.is_marked_file(origin):
+            found.append(name)
+    return found
 
 
 def _on_sigterm(signum, frame):

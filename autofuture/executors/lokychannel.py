@@ -138,10 +138,16 @@ class Channel:
         self.failure: BaseException | None = None
         self.closing = False
         self.serving = pool.submit(serve, self.address, self.key, capture)
-        _at_exit(self)
         self.thread = threading.Thread(target=self._read, daemon=True,
                                        name="autofuture-loky-channel")
         self.thread.start()
+        # A run that ends without shutting its pool down (autofuture.install() leaves
+        # it to the interpreter's exit) must hang up first: loky's exit hook waits for
+        # every worker, whose serve() would wait for us. threading runs these hooks last
+        # registered first, and loky registers its own as each pool starts: so every
+        # channel registers, after its pool started, one that hangs up all of them.
+        _open.add(self)
+        getattr(threading, "_register_atexit", lambda fn: None)(_hang_up_all)
 
     def submit(self, message) -> concurrent.futures.Future:
         """Write the message now (or once the worker is up); its reply sets the future.
@@ -248,8 +254,6 @@ class Channel:
     def close(self) -> None:
         """Hang up: the worker's ``serve`` returns (after its current message)."""
         with self.send_lock:
-            if self.closing:
-                return
             self.closing = True
             with self.lock:
                 conn = self.conn
@@ -263,17 +267,7 @@ class Channel:
 _open: weakref.WeakSet = weakref.WeakSet()
 
 
-def _at_exit(channel: Channel) -> None:
-    """Channels still open when the interpreter ends (a plain script that used
-    ``autofuture.install()`` and never shut its run down) hang up first: loky's own
-    exit handler waits for every running call, and ``serve`` runs until told."""
-    # After the submit that started this pool's manager thread, which registered loky's
-    # handler again: the latest registered runs first.
-    threading._register_atexit(_close_all)  # type: ignore[attr-defined]
-    _open.add(channel)
-
-
-def _close_all() -> None:
+def _hang_up_all() -> None:
     for channel in list(_open):
         channel.close()
 

@@ -68,6 +68,17 @@ class LokyWorkers(Loky):
             max_workers=1, initializer=runner.init_worker,
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots})
 
+    def preload(self, names: list[str]) -> None:
+        """Each worker imports these packages before its first message (see
+        ``worker.runner.preload``): the first message on each channel."""
+        if names:
+            message = runner.preload_message(names)
+            for channel in self.channels:
+                try:
+                    channel.submit(message)
+                except Exception:  # noqa: BLE001 - a dead worker: its first task says so
+                    pass
+
     def submit(self, message, labels=None):
         done = concurrent.futures.Future()
         hold = message[3] if len(message) > 3 else None
@@ -175,14 +186,17 @@ class LokyWorkers(Loky):
             queued, self.queue = list(self.queue), collections.deque()
         for _, done, _, _ in queued:
             done.cancel()
-        if not cancel:
+        if cancel:
+            for pool in self.pools:
+                pool.shutdown(wait=False, kill_workers=True)
+        else:  # each pool waits for its worker to end: all at once, not one after another
             for channel in self.channels:
                 channel.close()
-        for pool in self.pools:
-            if cancel:
-                pool.shutdown(wait=False, kill_workers=True)
-            else:
-                pool.shutdown(wait=True)
+            waits = [threading.Thread(target=pool.shutdown, daemon=True) for pool in self.pools]
+            for wait in waits:
+                wait.start()
+            for wait in waits:
+                wait.join()
         shutil.rmtree(self.slots, ignore_errors=True)
 
 

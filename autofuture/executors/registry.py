@@ -41,11 +41,50 @@ def check_name(name: str) -> str | None:
     return None
 
 
+#: Executors started before the run needed them (``prestart``), by (name, workers, live).
+_prestarted: dict = {}
+
+
+def prestart(name: str, workers: int | None, live_output: bool = False) -> None:
+    """Start the loky workers now, before the script is read and rewritten, so that
+    they boot meanwhile; the run's first task takes them (``create``). A worker
+    process takes a few hundred milliseconds to boot, longer than reading most
+    scripts: started at the first task, every run paid it in full. Any other
+    executor starts at the first task, as before; a failure here is left for
+    ``create`` to report there."""
+    if name != "loky":
+        return
+    key = (name, workers or default_workers(), live_output)
+    if key in _prestarted:
+        return
+    try:
+        _prestarted[key] = create(name, workers, live_output)
+    except Exception:  # noqa: BLE001 - create() says what went wrong, at the first task
+        pass
+
+
+def preload(names: list[str]) -> None:
+    """Workers started early import these installed packages while they wait."""
+    for executor in _prestarted.values():
+        getattr(executor, "preload", lambda names: None)(names)
+
+
+def discard_prestarted() -> None:
+    """The run is over: workers it started early and never used end now."""
+    while _prestarted:
+        _, executor = _prestarted.popitem()
+        try:
+            executor.shutdown(cancel=True)
+        except Exception:  # noqa: BLE001 - ending anyway
+            pass
+
+
 def create(name: str, workers: int | None, live_output: bool = False):
     """The adapter for ``--executor name``; ``live_output`` lets task prints through."""
-    from . import dask, parsl
-
     workers = workers or default_workers()
+    early = _prestarted.pop((name, workers, live_output), None)
+    if early is not None:
+        return early
     if name == "serial":
         return Serial()
     if name == "thread":
@@ -56,10 +95,10 @@ def create(name: str, workers: int | None, live_output: bool = False):
         from .mpi import driver
 
         executor = driver.create(workers)
-    elif dask.is_dask(name):
-        executor = dask.DaskExecutor(name, workers)
-    elif parsl.is_parsl(name):
-        executor = parsl.ParslExecutor(name, workers)
+    elif _dask().is_dask(name):
+        executor = _dask().DaskExecutor(name, workers)
+    elif _parsl().is_parsl(name):
+        executor = _parsl().ParslExecutor(name, workers)
     elif ":" in name:
         executor = Foreign(name, workers)
     else:
@@ -67,3 +106,15 @@ def create(name: str, workers: int | None, live_output: bool = False):
     if live_output and getattr(executor, "live_output", True):
         executor.capture = "none"
     return executor
+
+
+def _dask():
+    from . import dask
+
+    return dask
+
+
+def _parsl():
+    from . import parsl
+
+    return parsl

@@ -73,23 +73,24 @@ def start_resource_trackers_quietly() -> None:
                 if getattr(tracker, "_pid", None) is None]
     if not trackers:
         return
-    saved = None
-    if not _config.debug():
-        try:
-            sys.stderr.flush()
-            saved = os.dup(2)
-        except (OSError, ValueError):
-            pass
-    if saved is None:
-        for tracker in trackers:
-            tracker.ensure_running()
-        return
+    # Standard output too: a tracker ends a little after the workflow, and whoever
+    # reads the run's output to its end (a pipe, `| tee`, a test) waited for it.
+    fds = (1,) if _config.debug() else (1, 2)
+    saved = {}
+    try:
+        for fd in fds:
+            (sys.stdout if fd == 1 else sys.stderr).flush()
+            saved[fd] = os.dup(fd)
+    except (OSError, ValueError, AttributeError):
+        pass
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)  # the trackers inherit the descriptor as it is now
+        for fd in saved:
+            os.dup2(devnull, fd)  # the trackers inherit the descriptors as they are now
         for tracker in trackers:
             tracker.ensure_running()
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
         os.close(devnull)

@@ -203,6 +203,7 @@ def workflow_return(result):
     without waiting); to ordinary code, values, once everything it started has run."""
     caller = sys._getframe(2).f_code
     if caller is _CALL_CODE:
+        _tb.returning(sys._getframe(1))
         return result
     barrier()
     if isinstance(result, Future):
@@ -250,7 +251,9 @@ def call(fn, /, *args, **kwargs):
     if kind is TASK:
         return _submit(fn, args, kwargs)
     if kind is WORKFLOW:
-        return fn(*args, **kwargs)
+        box = [args, kwargs]
+        del args, kwargs  # a frame outliving the call keeps its locals: see call_workflow
+        return _tb.call_workflow(fn, box)
     if fn is _result and len(args) == 1 and not kwargs and isinstance(args[0], Future):
         # It waits here, as documented, and returns the value: as a local call it would
         # be a pending effect whose own future the caller gets back.
@@ -286,7 +289,7 @@ def method(obj, name: str, /, *args, **kwargs):
     return call(fn, *args, **kwargs)
 
 
-_CALL_CODE = call.__code__
+_CALL_CODE = _tb.call_workflow.__code__  # a workflow's futurized caller calls it there
 
 
 def _local(fn, args, kwargs):

@@ -21,8 +21,8 @@ its future holds a ``runtime.held.Held``. This module:
 from __future__ import annotations
 
 import collections
+import os
 import time
-import uuid
 
 from .._errors import WorkerLostError
 from ..worker import serialize, store
@@ -36,7 +36,7 @@ MAX_RECOMPUTES = 3
 class Locality:
     def _init_locality(self) -> None:
         self.holding = 0  # the threshold in bytes when results may stay on workers, else 0
-        self.run_token = uuid.uuid4().hex[:12]
+        self.run_token = os.urandom(6).hex()  # names this run's held values
         self.held_at: dict = {}  # address -> {node: None}, oldest first
         self.held_bytes: dict = {}  # address -> bytes held there
         self.addresses: set = set()  # every holder this run used

@@ -43,6 +43,38 @@ def call_site(depth: int = 1) -> tuple:
     return tuple(site)
 
 
+_returned: list = [None]  # the frame of the workflow function returning to call_workflow
+
+
+def returning(frame) -> None:
+    """A workflow function's frame, as it returns its futures to a futurized caller."""
+    _returned[0] = frame
+
+
+def call_workflow(fn, box: list):
+    """``fn(*args, **kwargs)`` for a workflow function, ``box`` being ``[args, kwargs]``;
+    then its finished frame lets go of its locals.
+
+    The call sites of the tasks it started keep its frame (tracebacks are built
+    through it), and with it the frames it was called from: a frame that outlives
+    its call keeps every local. A future the function is done with would then look
+    still in use, and a task reading that result on its worker would get a copy
+    instead of taking it (a chain of steps copying each array). So the arguments
+    reach ``fn`` through no local of ours or of ``abi.call``, and ``fn``'s own frame
+    is cleared once it returned; tracebacks need only its code, globals and line.
+    """
+    _returned[0] = None
+    result = fn(*box.pop(0), **box.pop())
+    frame, _returned[0] = _returned[0], None
+    if frame is not None and frame.f_code is getattr(getattr(fn, "__func__", fn),
+                                                    "__code__", None):
+        try:
+            frame.clear()
+        except RuntimeError:  # still running (a generator, another thread's)
+            pass
+    return result
+
+
 def site_text(site) -> str:
     """'file.py:12' for the innermost user frame of a call site."""
     if not site:

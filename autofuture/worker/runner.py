@@ -52,6 +52,31 @@ def init_worker() -> None:
                      name="autofuture-orphan-watch").start()
 
 
+def preload(names: list[str]) -> None:
+    """Import installed packages the workflow's script imports, while this worker waits
+    for its first task (whose function would import them as it is loaded, one import
+    after the other: the workflow's, then the worker's). Quietly, and nothing if one
+    fails: the task that needs it reports that."""
+    import contextlib
+    import importlib
+
+    sink = io.StringIO()
+    for name in names:
+        if name in sys.modules:
+            continue
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                importlib.import_module(name)
+        except BaseException:  # noqa: BLE001 - the task that imports it says what failed
+            pass
+
+
+def preload_message(names: list[str]) -> tuple:
+    """A message (see ``run_batch``) whose one task is ``preload(names)``; its reply is
+    of no use to anyone."""
+    return (None, [(None, serialize.dumps(preload))], [(0, 0, (None, ((list(names),), {})))])
+
+
 #: The real ``os._exit``: under MPI a task's own ``os._exit`` is reported to rank 0 as a
 #: lost rank (_mpi), and a worker ending because its parent is gone is no task's doing.
 exit_now = os._exit
