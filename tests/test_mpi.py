@@ -374,3 +374,26 @@ def test_ctrl_c_aborts_busy_ranks_promptly(tmp_path, mpi):
     assert status == 130, stderr
     assert "KeyboardInterrupt" in stderr
     assert took < ABORT_WITHIN, (took, stderr)
+
+
+def test_one_task_at_a_time_runs_on_the_rank_that_finished_last(tmp_path, mpi):
+    """An idle rank is picked last-finished-first (docs/decisions.md, MPI): the rank
+    that just answered still polls without sleeping, where the other one is asleep.
+    Tasks waited for one by one then all run in one process, as in the plain run."""
+    program = _write(tmp_path, "one_rank.py", """\
+        # autofuture
+        import os
+
+        import autofuture
+
+        def where(i: int) -> int:
+            return os.getpid()
+
+        first = autofuture.result(where(0))
+        same = [autofuture.result(where(i)) == first for i in range(1, 12)]
+        print(all(same), len(same))
+    """)
+    plain = e2e.run_plain(program)
+    fut = mpi.run(3, program)
+    e2e.assert_same(plain, fut)
+    assert fut.stdout == "True 11\n"
