@@ -202,6 +202,49 @@ def _drain(stream, chunks: list[bytes]) -> None:
             chunks.append(chunk)
 
 
+class LiveRun:
+    """A command in a session of its own, its output read as it comes.
+
+    For tests that act while a run is under way (a worker killed, a signal sent):
+    ``out``/``err`` are what it printed so far; ``close()`` kills what is left.
+    """
+
+    def __init__(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None):
+        self.proc = subprocess.Popen(list(argv), cwd=cwd, env=_child_env(env),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+        self.sid = self.proc.pid
+        STARTED_SESSIONS.append(self.sid)
+        self.chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+        self.readers = [threading.Thread(target=_drain, args=(stream, self.chunks[key]),
+                                         daemon=True)
+                        for key, stream in (("out", self.proc.stdout), ("err", self.proc.stderr))]
+        for reader in self.readers:
+            reader.start()
+
+    @property
+    def out(self) -> str:
+        return b"".join(self.chunks["out"]).decode("utf-8", "replace")
+
+    @property
+    def err(self) -> str:
+        return b"".join(self.chunks["err"]).decode("utf-8", "replace")
+
+    def wait_exit(self, limit: float) -> int | None:
+        """The exit status, or None if it has not exited within ``limit`` seconds."""
+        try:
+            return self.proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            kill_session(self.sid)
+            self.proc.wait()
+        for reader in self.readers:
+            reader.join(timeout=PIPE_GRACE)
+
+
 def kill_session(sid: int) -> None:
     """SIGKILL every live process of session ``sid`` (its leader's process group first)."""
     try:

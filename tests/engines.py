@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -131,32 +130,14 @@ print("victim", v)
 """
 
 
-class Watched:
-    """A script run in its own session, its output read as it comes."""
+class Watched(e2e.LiveRun):
+    """A script run on ``executor`` in its own session, its output read as it comes."""
 
     def __init__(self, script: Path, executor: str, args=(), workers: int = 2, opts=(),
                  env=None):
-        argv = [sys.executable, "-m", "autofuture", "-n", str(workers), "--executor", executor,
-                *opts, script.name, *[str(a) for a in args]]
-        self.proc = subprocess.Popen(argv, cwd=script.parent, env=e2e._child_env(env),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True)
-        self.sid = self.proc.pid
-        e2e.STARTED_SESSIONS.append(self.sid)
-        self.chunks: dict[str, list[bytes]] = {"out": [], "err": []}
-        self.readers = [threading.Thread(target=e2e._drain, args=(stream, self.chunks[key]),
-                                         daemon=True)
-                        for key, stream in (("out", self.proc.stdout), ("err", self.proc.stderr))]
-        for reader in self.readers:
-            reader.start()
-
-    @property
-    def out(self) -> str:
-        return b"".join(self.chunks["out"]).decode("utf-8", "replace")
-
-    @property
-    def err(self) -> str:
-        return b"".join(self.chunks["err"]).decode("utf-8", "replace")
+        super().__init__([sys.executable, "-m", "autofuture", "-n", str(workers), "--executor",
+                          executor, *opts, script.name, *[str(a) for a in args]],
+                         script.parent, env)
 
     def wait_for(self, test, what: str, limit: float = DEADLINE):
         """Wait until ``test()`` gives something true, and return it."""
@@ -176,18 +157,6 @@ class Watched:
         return self.wait_for(lambda: self.out == "before 2\n" and victim_pids(mark),
                              "a running victim after 'before 2'")[0]
 
-    def wait_exit(self, limit: float) -> int | None:
-        try:
-            return self.proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            e2e.kill_session(self.sid)
-            self.proc.wait()
-        for reader in self.readers:
-            reader.join(timeout=e2e.PIPE_GRACE)
 
 
 def victim_pids(mark: Path) -> list[int]:

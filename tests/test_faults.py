@@ -34,7 +34,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -696,7 +695,7 @@ SLEEPERS = """
 """
 
 
-class Live:
+class Live(e2e.LiveRun):
     """A run of SLEEPERS in its own session, its output read as it comes.
 
     ``command(script, mark)`` gives the command line (by default ``python -m
@@ -717,25 +716,7 @@ class Live:
                     str(self.mark)]
         else:
             argv = command(self.script, self.mark)
-        self.proc = subprocess.Popen(
-            argv, cwd=tmp_path, env=e2e._child_env(env), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        self.sid = self.proc.pid
-        e2e.STARTED_SESSIONS.append(self.sid)
-        self.chunks: dict[str, list[bytes]] = {"out": [], "err": []}
-        self.readers = [threading.Thread(target=e2e._drain, args=(stream, self.chunks[key]),
-                                         daemon=True)
-                        for key, stream in (("out", self.proc.stdout), ("err", self.proc.stderr))]
-        for reader in self.readers:
-            reader.start()
-
-    @property
-    def out(self) -> str:
-        return b"".join(self.chunks["out"]).decode("utf-8", "replace")
-
-    @property
-    def err(self) -> str:
-        return b"".join(self.chunks["err"]).decode("utf-8", "replace")
+        super().__init__(argv, tmp_path, env)
 
     def wait_sleeping(self) -> set[int]:
         """Wait until every task sleeps on its worker; the session's processes then."""
@@ -749,19 +730,6 @@ class Live:
         assert len(members) >= self.in_session, describe(members)
         return members
 
-    def wait_exit(self, limit: float) -> int | None:
-        """The exit status, or None if it has not exited within ``limit`` seconds."""
-        try:
-            return self.proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            e2e.kill_session(self.sid)
-            self.proc.wait()
-        for reader in self.readers:
-            reader.join(timeout=e2e.PIPE_GRACE)
 
 
 @pytest.fixture

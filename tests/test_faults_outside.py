@@ -83,7 +83,7 @@ OUTSIDE = """
 """
 
 
-class Outside:
+class Outside(e2e.LiveRun):
     """A run of ``script`` in its own session, watched through its mark directory and trace."""
 
     def __init__(self, tmp_path: Path, script: Path, opts=(), executor="loky", workers=2,
@@ -94,18 +94,7 @@ class Outside:
         argv = [sys.executable, "-m", "autofuture", "-n", str(workers), "--executor", executor,
                 "--trace", str(self.trace), *opts, script.name, str(self.mark)]
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(argv, cwd=script.parent, env=e2e._child_env(env),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True)
-        self.sid = self.proc.pid
-        e2e.STARTED_SESSIONS.append(self.sid)
-        self.chunks: dict[str, list[bytes]] = {"out": [], "err": []}
-        self.readers = [threading.Thread(target=e2e._drain, args=(stream, self.chunks[key]),
-                                         daemon=True)
-                        for key, stream in (("out", self.proc.stdout),
-                                            ("err", self.proc.stderr))]
-        for reader in self.readers:
-            reader.start()
+        super().__init__(argv, script.parent, env)
 
     def pairs(self, kind: str) -> set[tuple[int, int]]:
         """(task number, worker pid) of each ``kind`` file ('started', 'returning'): a task
@@ -181,19 +170,6 @@ class Outside:
         left = wait_gone(self.sid)
         assert not left, f"left behind:\n{describe(left)}"
         return status
-
-    @property
-    def out(self) -> str:
-        return b"".join(self.chunks["out"]).decode("utf-8", "replace")
-
-    @property
-    def err(self) -> str:
-        return b"".join(self.chunks["err"]).decode("utf-8", "replace")
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            e2e.kill_session(self.sid)
-            self.proc.wait()
 
 
 @pytest.fixture
