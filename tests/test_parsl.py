@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import textwrap
 
 import e2e
@@ -50,11 +51,18 @@ def test_program_on_a_local_htex(name, plain_run):
 
 @pytest.mark.parametrize("form", ["file", "module"])
 def test_a_users_config(form, tmp_path, plain_run):
+    """Run as ``venv/bin/python -m autofuture`` without ``activate``: Parsl's
+    ``process_worker_pool.py`` is not on PATH, and the local block's workers must
+    still start (by this interpreter)."""
     (tmp_path / "myconfig.py").write_text(CONFIG.format(run_dir=str(tmp_path / "runinfo")))
     executor = f"parsl:{tmp_path / 'myconfig.py'}" if form == "file" else "parsl:myconfig"
     path = engines.program("task_output")
+    scripts = os.path.dirname(sys.executable)
+    bare_path = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
+                                if d and os.path.realpath(d) != os.path.realpath(scripts))
     fut = engines.e2e.run_autofuture(path, executor, workers=WORKERS, timeout=engines.DEADLINE,
-                                     env={"PYTHONPATH": f"{engines.e2e.REPO_ROOT}:{tmp_path}"})
+                                     env={"PYTHONPATH": f"{engines.e2e.REPO_ROOT}:{tmp_path}",
+                                          "PATH": bare_path})
     engines.e2e.assert_same(plain_run(path), fut)
     assert (tmp_path / "runinfo").is_dir()  # the config's own run directory was used
 

@@ -321,14 +321,29 @@ def _user_config(name: str):
 def _our_interchange(config) -> None:
     """HTEX interchanges started through ``parsl_interchange``: immune to a terminal's
     Ctrl-C (the workflow stops them) and gone when the workflow dies. A config that
-    names its own interchange command keeps it."""
+    names its own interchange command keeps it.
+
+    Workers of a ``LocalProvider`` block run on this machine: with Parsl's default
+    command and no ``worker_init``, they are started by this interpreter, as the
+    interchange is, rather than by whatever ``process_worker_pool.py`` is on PATH
+    (none when a virtual environment's python runs without ``activate``; the block
+    then never registers).
+    """
     from parsl.executors import HighThroughputExecutor
-    from parsl.executors.high_throughput.executor import DEFAULT_INTERCHANGE_LAUNCH_CMD
+    from parsl.executors.high_throughput.executor import (
+        DEFAULT_INTERCHANGE_LAUNCH_CMD,
+        DEFAULT_LAUNCH_CMD,
+    )
+    from parsl.providers import LocalProvider
 
     for executor in config.executors:
-        if isinstance(executor, HighThroughputExecutor) \
-                and list(executor.interchange_launch_cmd) == DEFAULT_INTERCHANGE_LAUNCH_CMD:
+        if not isinstance(executor, HighThroughputExecutor):
+            continue
+        if list(executor.interchange_launch_cmd) == DEFAULT_INTERCHANGE_LAUNCH_CMD:
             executor.interchange_launch_cmd = INTERCHANGE_COMMAND
+        if isinstance(executor.provider, LocalProvider) and not executor.provider.worker_init \
+                and executor.launch_cmd == DEFAULT_LAUNCH_CMD:
+            executor.launch_cmd = _launch_command(DEFAULT_LAUNCH_CMD)
 
 
 def _expected_workers(config) -> int:
