@@ -126,6 +126,23 @@ def _version() -> str:
 
 
 def _subcommand(argv: list[str]) -> int:
+    """check, show, export or report; into a pipe closed early (``autofuture show
+    x.py | head``) it ends quietly, as ``cat`` and ``git`` do.
+
+    Only for autofuture's own commands: a script run under autofuture meets a
+    closed pipe exactly as under ``python``, traceback and all.
+    """
+    try:
+        status = _dispatch(argv)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # Python would try again to flush stdout at exit and print a second error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by the pipe
+
+
+def _dispatch(argv: list[str]) -> int:
     if argv[0] in ("check", "show"):
         from . import commands  # not imported by a run: it loads the whole checker
 
@@ -140,26 +157,10 @@ def _subcommand(argv: list[str]) -> int:
     return _report.command(argv[1:])
 
 
-def _quiet_on_closed_pipe(command, argv: list[str]) -> int:
-    """``autofuture show x.py | head`` ends quietly, as ``cat`` and ``git`` do.
-
-    Only for autofuture's own commands: a script run under autofuture meets a
-    closed pipe exactly as under ``python``, traceback and all.
-    """
-    try:
-        status = command(argv)
-        sys.stdout.flush()
-        return status
-    except BrokenPipeError:
-        # Python would try again to flush stdout at exit and print a second error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by the pipe
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] in (["check"], ["show"], ["export"], ["report"]):
-        return _quiet_on_closed_pipe(_subcommand, argv)
+        return _subcommand(argv)
     if argv[:1] == ["startup-hook"]:
         from . import startup as _startup
 

@@ -148,7 +148,7 @@ class ParslExecutor:
             config = _user_config(name)
             self._workers, self._workers_at = max(1, _expected_workers(config)), 0.0
         _no_thread_pools(name, config)
-        _our_interchange(config)
+        _our_processes(config)
         if not config.initialize_logging and not _config.debug():
             logging.getLogger("parsl").addHandler(logging.NullHandler())
             logging.getLogger("parsl").propagate = False
@@ -318,7 +318,7 @@ def _user_config(name: str):
     return config
 
 
-def _our_interchange(config) -> None:
+def _our_processes(config) -> None:
     """HTEX interchanges started through ``parsl_interchange``: immune to a terminal's
     Ctrl-C (the workflow stops them) and gone when the workflow dies. A config that
     names its own interchange command keeps it.
