@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-
 from ..worker import runner
 from .holding import UnixHolders
 from .pool import PoolAdapter
-from .slots import dead_tasks
+from .slots import Slots
 from .spawning import sigint_deferred, start_resource_trackers_quietly
 
 
@@ -24,8 +21,7 @@ class Loky(UnixHolders, PoolAdapter):
     name = "loky"
 
     def __init__(self, workers: int):
-        self.slots = tempfile.mkdtemp(prefix="autofuture-")
-        self.lost: set[int] = set()  # every batch of a broken pool asks; all must hear
+        self.slots = Slots()
         super().__init__(self._pool(workers), workers, capture="process")
 
     def _pool(self, workers: int):
@@ -36,7 +32,7 @@ class Loky(UnixHolders, PoolAdapter):
         self.booting = True
         return get_reusable_executor(
             max_workers=workers, timeout=60, initializer=runner.init_worker,
-            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots},
+            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path},
         )
 
     def submit(self, message, labels=None):
@@ -58,14 +54,14 @@ class Loky(UnixHolders, PoolAdapter):
 
     def lost_tasks(self, exc=None) -> set[int]:
         """Numbers of the tasks that were running in workers that have died."""
-        return dead_tasks(self.slots, self.lost)
+        return self.slots.lost_tasks()
 
     def shutdown(self, cancel: bool = False) -> None:
         if cancel:
             self.pool.shutdown(wait=False, kill_workers=True)
         else:
             self.pool.shutdown(wait=True)
-        shutil.rmtree(self.slots, ignore_errors=True)
+        self.slots.remove()
 
 
 def _pool_broken() -> tuple:

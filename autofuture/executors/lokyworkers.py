@@ -34,7 +34,7 @@ from ..worker import runner
 from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
 from .lokychannel import Channel
-from .slots import dead_tasks, read_slot
+from .slots import Slots, read_slot
 from .spawning import sigint_deferred, start_resource_trackers_quietly
 from .watchdog import Watchdog, join, let_go, worker_pid
 
@@ -50,17 +50,14 @@ class LokyWorkers(Loky):
     enforces_timeouts = True
 
     def __init__(self, workers: int):
-        import tempfile
-
-        self.slots = tempfile.mkdtemp(prefix="autofuture-")
-        self.lost: set[int] = set()
+        self.slots = Slots()
         self.capture = "process"
         # Every worker starts now, side by side, not at its first task, and is born
         # with SIGINT blocked until it ignores it (see spawning.sigint_deferred).
         with sigint_deferred():
             start_resource_trackers_quietly()
             self.pools = [self._one() for _ in range(workers)]
-            self.channels = [Channel(pool, self.slots, self.capture) for pool in self.pools]
+            self.channels = [Channel(pool, self.slots.path, self.capture) for pool in self.pools]
         self.load = [0] * workers
         self.queue: collections.deque = collections.deque()
         self.lock = threading.Lock()
@@ -78,7 +75,7 @@ class LokyWorkers(Loky):
 
         return ProcessPoolExecutor(
             max_workers=1, initializer=runner.init_worker,
-            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots})
+            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path})
 
     def preload(self, names: list[str]) -> None:
         """Each worker imports these packages before its first message (see
@@ -180,7 +177,7 @@ class LokyWorkers(Loky):
             pass
         with sigint_deferred():
             self.pools[index] = self._one()
-            self.channels[index] = Channel(self.pools[index], self.slots, self.capture)
+            self.channels[index] = Channel(self.pools[index], self.slots.path, self.capture)
         if index == 0:
             self.pool = self.pools[0]
 
@@ -218,7 +215,7 @@ class LokyWorkers(Loky):
         pid = worker_pid(pool)
         slot = None
         if pid is not None:
-            path = os.path.join(self.slots, str(pid))
+            path = os.path.join(self.slots.path, str(pid))
             slot = read_slot(path)
             try:
                 os.unlink(path)
@@ -230,7 +227,7 @@ class LokyWorkers(Loky):
     def lost_tasks(self, exc=None) -> set[int]:
         """The tasks the workers whose death failed ``exc``'s message were running."""
         culprits = getattr(exc, "_af_culprits", None)
-        return culprits if culprits is not None else dead_tasks(self.slots, self.lost)
+        return culprits if culprits is not None else self.slots.lost_tasks()
 
     def give_up(self, index: int, pool, why: str) -> None:
         """The watchdog found ``pool``'s worker dead, unreported by loky: its messages are
@@ -256,8 +253,6 @@ class LokyWorkers(Loky):
                 done.set_exception(exc)
 
     def shutdown(self, cancel: bool = False) -> None:
-        import shutil
-
         with self.lock:
             self.closed = True
             queued, self.queue = list(self.queue), collections.deque()
@@ -276,7 +271,7 @@ class LokyWorkers(Loky):
                 pool.shutdown(wait=False)
             for pool, thread, results in waits:
                 join(pool, thread, results)
-        shutil.rmtree(self.slots, ignore_errors=True)
+        self.slots.remove()
 
 
 def _first(item) -> int:

@@ -5,8 +5,7 @@ a private directory, named by its pid (``worker.runner._mark_running``). When
 an engine reports a lost message, the files of dead processes say which tasks
 were running there: those failed; the others of the message are innocent and
 run again for free. For workers on the workflow's own host only: a local Dask
-cluster's, a local Parsl pool's; loky's adapters keep a directory of their
-own and read it with ``dead_tasks`` too.
+cluster's, a local Parsl pool's and loky's.
 """
 
 from __future__ import annotations

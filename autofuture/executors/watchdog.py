@@ -76,7 +76,7 @@ class Watchdog:
 
     def _police(self, pid: int) -> None:
         """Kill ``pid`` if the task it runs is past its time limit (also when stopped)."""
-        path = os.path.join(self.adapter.slots, str(pid))
+        path = os.path.join(self.adapter.slots.path, str(pid))
         slot = read_slot(path)
         if slot is None or not slot[0]:
             return
