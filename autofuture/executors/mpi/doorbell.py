@@ -117,11 +117,19 @@ def ring(rank: int) -> None:
 
 
 def send(comm, message, rank: int, tag: int) -> None:
-    """``comm.send`` that rings ``rank``: the ring goes before the wait, since a big
-    message is not delivered until the receiver, woken, takes it."""
+    """``comm.send`` that rings ``rank``.
+
+    A small message is sent whole at once, and the ring comes last (the
+    receiver, woken, often takes this core: better done with the send by
+    then); a big one is delivered only while the receiver takes it, so the
+    ring goes before the wait.
+    """
     request = comm.isend(message, rank, tag)
+    if not request.test()[0]:
+        ring(rank)
+        request.wait()
+        return
     ring(rank)
-    request.wait()
 
 
 def wait(seconds: float) -> bool:
