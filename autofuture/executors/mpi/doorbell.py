@@ -66,17 +66,16 @@ def setup(comm, rank: int, host: str, wanted: bool) -> bool:
             card = None
     cards = comm.allgather(card)
     opened = {}
-    if card is not None:
+    # Every rank on this node and willing, or nobody opens anything.
+    if all(theirs is not None and theirs[0] == host for theirs in cards):
         for other, theirs in enumerate(cards):
-            if other != rank and theirs is not None and theirs[0] == host:
-                fd = _open(*theirs[1:])
-                if fd is not None:
-                    opened[other] = fd
-    reach = comm.allgather(sorted(opened))
-    # Rank r waits on its doorbell only if every other rank can ring it.
-    everyone = range(len(cards))
-    usable = all(other in reach[sender] for sender in everyone for other in everyone
-                 if other != sender)
+            fd = _open(*theirs[1:]) if other != rank else None
+            if fd is None and other != rank:
+                break  # another pid namespace, or not that pipe
+            if fd is not None:
+                opened[other] = fd
+    # Used only if every rank can ring every other one.
+    usable = all(count == len(cards) - 1 for count in comm.allgather(len(opened)))
     if not usable:
         for fd in (read, write, *opened.values()):
             if fd is not None:
