@@ -36,7 +36,7 @@ from .loky import Loky, _pool_broken
 from .lokychannel import Channel
 from .slots import Slots, read_slot
 from .spawning import sigint_deferred, start_resource_trackers_quietly
-from .watchdog import Watchdog, join, let_go, worker_pid
+from .watchdog import Watchdog, join, kill_live, let_go, worker_pid
 
 #: A worker gets a second message while its first runs only when messages take less.
 PREFETCH_BELOW_SECONDS = 0.005
@@ -57,8 +57,9 @@ class LokyWorkers(Loky):
         with sigint_deferred():
             start_resource_trackers_quietly()
             self.pools = [self._one() for _ in range(workers)]
-            self.channels = [Channel(pool, self.slots.path, self.capture) for pool in self.pools]
+            self.channels = [self._channel(pool) for pool in self.pools]
         self.load = [0] * workers
+        self.used = [False] * workers  # a worker that never ran a message holds nothing
         self.queue: collections.deque = collections.deque()
         self.lock = threading.Lock()
         self.seconds = None  # a message's usual time on a worker (moving average)
@@ -76,6 +77,17 @@ class LokyWorkers(Loky):
         return ProcessPoolExecutor(
             max_workers=1, initializer=runner.init_worker,
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path})
+
+    def _channel(self, pool) -> Channel:
+        return Channel(pool, self.slots.path, self.capture, settled=self._settled)
+
+    def _settled(self) -> None:
+        """A worker came up (or ended booting): what waited for one goes now."""
+        with self.lock:
+            if self.closed or not self.queue:
+                return
+            started = self._pump()
+        _watch(self, started)
 
     def preload(self, names: list[str]) -> None:
         """Each worker imports these packages before its first message (see
@@ -140,8 +152,16 @@ class LokyWorkers(Loky):
                     return index
                 if near[best] / MOVE_BYTES_PER_SECOND >= (self.seconds or 0.0):
                     return None  # cheaper to wait for the worker that has the data
-        index = min(range(len(load)), key=load.__getitem__)
-        return index if load[index] < depth else _FULL
+        # Of the least loaded, one already up. While every worker still boots, the
+        # first messages wait here, not in a worker's channel: they go to whichever
+        # comes up first (``_settled``), not to worker 0 while worker 1 is up (issue 16).
+        channels = self.channels
+        index = min(range(len(load)), key=lambda i: (load[i], not channels[i].up()))
+        if load[index] >= depth:
+            return _FULL
+        if not channels[index].up() and not any(c.settled_yet() for c in channels):
+            return _FULL
+        return index
 
     def _holders(self) -> dict:
         """pid -> index of the pool whose worker it is."""
@@ -154,6 +174,7 @@ class LokyWorkers(Loky):
     def _start(self, index: int, item):
         message, done, _, _ = item
         self.load[index] += 1
+        self.used[index] = True
         try:
             inner = self.channels[index].submit(message)
         except _pool_broken():
@@ -177,7 +198,8 @@ class LokyWorkers(Loky):
             pass
         with sigint_deferred():
             self.pools[index] = self._one()
-            self.channels[index] = Channel(self.pools[index], self.slots.path, self.capture)
+            self.channels[index] = self._channel(self.pools[index])
+        self.used[index] = False
         if index == 0:
             self.pool = self.pools[0]
 
@@ -265,10 +287,15 @@ class LokyWorkers(Loky):
             for channel in self.channels:
                 channel.close()
             waits = []  # all told to stop at once, then waited for, each not forever (join)
-            for pool in self.pools:
+            for index, pool in enumerate(self.pools):
                 waits.append((pool, getattr(pool, "_executor_manager_thread", None),
                               getattr(pool, "_result_queue", None)))
-                pool.shutdown(wait=False)
+                # A worker that never ran a message (still booting, or only importing
+                # what the script imports) holds no result and has printed nothing:
+                # ended at once, the run does not wait for it to boot only to stop it.
+                if not self.used[index]:
+                    kill_live(pool)  # now: loky's own kill first walks /proc with psutil
+                pool.shutdown(wait=False, kill_workers=not self.used[index])
             for pool, thread, results in waits:
                 join(pool, thread, results)
         self.slots.remove()
