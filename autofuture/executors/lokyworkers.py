@@ -52,22 +52,22 @@ class LokyWorkers(Loky):
     def __init__(self, workers: int):
         self.slots = Slots()
         self.capture = "process"
+        self.load = [0] * workers
+        self.used = [False] * workers  # a worker that never ran a message holds nothing
+        self.queue: collections.deque = collections.deque()
+        self.lock = threading.Lock()  # before the channels: their callback takes it
+        self.seconds = None  # a message's usual time on a worker (moving average)
+        self.closed = False
+        # id(channel future) -> (its pool, the future given out, the message), while it runs
+        self.inflight: dict[int, tuple] = {}
         # Every worker starts now, side by side, not at its first task, and is born
         # with SIGINT blocked until it ignores it (see spawning.sigint_deferred).
         with sigint_deferred():
             start_resource_trackers_quietly()
             self.pools = [self._one() for _ in range(workers)]
             self.channels = [self._channel(pool) for pool in self.pools]
-        self.load = [0] * workers
-        self.used = [False] * workers  # a worker that never ran a message holds nothing
-        self.queue: collections.deque = collections.deque()
-        self.lock = threading.Lock()
-        self.seconds = None  # a message's usual time on a worker (moving average)
-        self.closed = False
         self.pool = self.pools[0]
         self.workers = workers
-        # id(channel future) -> (its pool, the future given out, the message), while it runs
-        self.inflight: dict[int, tuple] = {}
         self.watchdog = Watchdog(self)
         self.timed_out = self.watchdog.timed_out
 
@@ -84,7 +84,7 @@ class LokyWorkers(Loky):
     def _settled(self) -> None:
         """A worker came up (or ended booting): what waited for one goes now."""
         with self.lock:
-            if self.closed or not self.queue:
+            if self.closed or not self.queue:  # (empty while __init__ runs)
                 return
             started = self._pump()
         _watch(self, started)
@@ -174,7 +174,6 @@ class LokyWorkers(Loky):
     def _start(self, index: int, item):
         message, done, _, _ = item
         self.load[index] += 1
-        self.used[index] = True
         try:
             inner = self.channels[index].submit(message)
         except _pool_broken():
@@ -185,6 +184,7 @@ class LokyWorkers(Loky):
                 self.load[index] -= 1
                 done.set_exception(exc)
                 return None
+        self.used[index] = True  # after a _replace too: this pool's worker has it
         self.inflight[id(inner)] = (self.pools[index], done, message)
         worker_pid(self.pools[index])  # known while it lives: _culprits needs it after
         return index, inner, done, time.monotonic()
