@@ -110,9 +110,9 @@ def test_the_light_resource_tracker_cleans_up_after_a_run_that_died(tmp_path):
     # loky's tracker starts through executors.tracker (without importing all of loky);
     # it must still do its job: remove what a run that died registered.
     import os
+    import select
     import subprocess
     import sys
-    import time
 
     script = tmp_path / "tracker.py"
     script.write_text(TRACKER)
@@ -121,9 +121,16 @@ def test_the_light_resource_tracker_cleans_up_after_a_run_that_died(tmp_path):
     assert proc.returncode == 0, proc.stderr
     pid, folder, light = proc.stdout.split()
     assert light == "True"
-    deadline = time.monotonic() + 60
-    while os.path.exists(folder) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the tracker's own pace: nothing to wait on from here
+    # The tracker (not our child) cleans up, then exits: wait for its exit.
+    try:
+        handle = os.pidfd_open(int(pid))
+    except ProcessLookupError:
+        handle = None  # already done
+    if handle is not None:
+        try:
+            assert select.select([handle], [], [], 60)[0], "the tracker did not end"
+        finally:
+            os.close(handle)
     assert not os.path.exists(folder), "the tracker did not remove the dead run's folder"
 
 
