@@ -70,13 +70,28 @@ CWD = tempfile.gettempdir()
 
 def wall(command: list[str], env: dict, timeout: float) -> tuple[float, str]:
     """Whole-process wall time of ``command``, and its stdout (checked by the caller)."""
+    before = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(command, env=env, cwd=CWD, capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
+    CPU.append(_children_cpu() - before)
     if proc.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr[-2000:]}")
     return seconds, proc.stdout
+
+
+#: CPU seconds of the last ``wall`` processes (user + system, ``RUSAGE_CHILDREN``: the
+#: process and the children it waited for: the workers; not the resource trackers,
+#: which outlive it). On 2 busy cores the wall time cannot fall below half of it.
+CPU: list = []
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bench_lines(command: list[str], env: dict, timeout: float) -> list[dict]:
@@ -111,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         roots["baseline"] = Path(args.baseline).resolve()
     timeout = 600.0
     samples: dict = {}  # case -> runner -> [seconds per round]
+    cpu: dict = {}  # case -> runner -> [CPU seconds per round], whole-process cases
     load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp, "onetask.py")
@@ -158,10 +174,15 @@ def main(argv: list[str] | None = None) -> int:
                     else:  # the median of the process's timed repetitions
                         seconds = statistics.median(rec["seconds"] for rec in out)
                     samples.setdefault(case, {}).setdefault(runner, []).append(seconds)
+                    if isinstance(out, tuple):
+                        cpu.setdefault(case, {}).setdefault(runner, []).append(CPU[-1])
                     print(f"  round {index + 1}: {case:<15} {runner:<11} "
                           f"{seconds * 1e3:8.1f} ms", file=sys.stderr)
             load.append(os.getloadavg()[0])
-    table = render(samples)
+    table = render(samples) + "\n" + "\n".join(
+        f"{case:<15} {runner:<11} CPU median {statistics.median(xs) * 1e3:7.1f} ms "
+        f"({min(xs) * 1e3:.0f} - {max(xs) * 1e3:.0f}, RUSAGE_CHILDREN)"
+        for case, runners in cpu.items() for runner, xs in runners.items())
     header = (f"locality_paired: {args.rounds} rounds, {os.cpu_count()} cores, load average "
               f"{min(load):.1f}-{max(load):.1f} during the run")
     print(header)
@@ -169,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     target = _common.write_json(args.json, NAME, {
         "rounds": args.rounds, "repeat": args.repeat, "baseline": args.baseline,
         "candidate": args.candidate,
-        "load_averages": load, "samples": samples, "table": header + "\n" + table})
+        "load_averages": load, "samples": samples, "cpu": cpu, "table": header + "\n" + table})
     print(f"wrote {target}")
     return 0
 
