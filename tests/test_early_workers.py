@@ -99,8 +99,14 @@ spawning.start_resource_trackers_quietly()
 tracker = resource_tracker._resource_tracker
 folder = tempfile.mkdtemp(prefix="af-tracked-")
 resource_tracker.register(folder, "folder")
-with open(f"/proc/{tracker._pid}/cmdline", "rb") as f:
-    command = f.read().replace(b"\\0", b" ").decode()
+import time
+deadline = time.monotonic() + 30
+while True:  # a fork not yet exec'd still shows this script's command line
+    with open(f"/proc/{tracker._pid}/cmdline", "rb") as f:
+        command = f.read().replace(b"\\0", b" ").decode()
+    if "tracker.py" not in command or time.monotonic() > deadline:
+        break
+    time.sleep(0.01)
 print(tracker._pid, folder, "autofuture.executors.tracker" in command, flush=True)
 os._exit(0)  # a run that died: the tracker cleans up after it
 """
@@ -149,3 +155,74 @@ def test_importing_autofuture_imports_no_runtime_until_a_name_is_used():
                           timeout=DEADLINE, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "['autofuture._version'] autofuture._api Future autofuture True True\n"
+
+
+TRACKERS = """\
+# autofuture
+import psutil
+
+def f(x: int) -> int:
+    return x + 1
+
+
+print(f(1))
+commands = " ".join(" ".join(p.cmdline()) for p in psutil.Process().children())
+print("popen_loky" in commands, "autofuture.executors.tracker" in commands,
+      "multiprocessing.resource_tracker" in commands)
+"""
+
+
+def test_a_run_that_registers_nothing_starts_no_standard_library_tracker(tmp_path):
+    # loky needs its own tracker; multiprocessing's is there for shared_memory in tasks,
+    # and starts only once something is registered with it (executors.lazytracker).
+    pytest.importorskip("psutil")
+    program = tmp_path / "trackers.py"
+    program.write_text(TRACKERS)
+    run = e2e.run_autofuture(program, "loky", workers=2, timeout=DEADLINE)
+    sid = e2e.STARTED_SESSIONS[-1]
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "2\nTrue True False\n"
+    left = e2e.wait_gone(sid)
+    assert not left, f"left behind:\n{e2e.describe_processes(left)}"
+
+
+SEGMENT_THEN_DEATH = """\
+# autofuture
+import os
+import sys
+from multiprocessing import shared_memory
+
+def make_then_die(where: str) -> int:
+    segment = shared_memory.SharedMemory(create=True, size=4096)
+    with open(where, "w") as f:
+        f.write(segment.name)
+    os.kill(os.getpid(), 9)  # dies holding it: never closed, never unlinked
+    return 0
+
+
+print(make_then_die(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["first", "after_probes"])
+def test_a_segment_of_a_killed_worker_is_removed_when_the_run_is_over(tmp_path, many):
+    # The standard library's tracker starts at the segment's registration, from a
+    # worker, and removes it once the run is over, as when it ran from the start.
+    import os
+
+    where = tmp_path / "segment-name"
+    program = tmp_path / "segment.py"
+    source = SEGMENT_THEN_DEATH
+    if many:  # workers spawned before it (each writes a PROBE) and tasks that ran first
+        source = source.replace("print(make_then_die", "def g(i: int) -> int:\n"
+                                "    return i + 1\n\n\nprint([g(i) for i in range(4)])\n"
+                                "print(make_then_die")
+    program.write_text(source)
+    run = e2e.run_autofuture(program, "loky", workers=2, timeout=DEADLINE, args=[str(where)])
+    sid = e2e.STARTED_SESSIONS[-1]
+    assert run.returncode == 1, run.stderr
+    assert "WorkerLostError" in run.stderr or "died" in run.stderr, run.stderr
+    name = where.read_text()
+    left = e2e.wait_gone(sid, grace=30.0)  # the tracker ends once it has cleaned up
+    assert not left, f"left behind:\n{e2e.describe_processes(left)}"
+    assert not os.path.exists(f"/dev/shm/{name.lstrip('/')}"), "the segment was left"
