@@ -1,8 +1,9 @@
 """``python -m autofuture`` starts its loky workers before it reads the script (issue 16).
 
-The workers boot while the script is read, rewritten and run up to its first
-task, and import the installed packages the script imports at its top level
-meanwhile; a run that never makes a task ends them with itself.
+The first worker boots while the script is read, rewritten and run up to its
+first task, and imports the installed packages the script imports at its top
+level meanwhile; the others start once a second message could run beside the
+first. A run that never makes a task ends them with itself.
 """
 
 from __future__ import annotations
@@ -75,9 +76,10 @@ print(f(1))
 
 
 def test_a_one_task_run_ends_the_worker_it_never_used_and_leaves_nothing(tmp_path):
-    # One of the two early workers never runs a message: the run kills it at its end
-    # instead of waiting for it to finish booting only to stop (issue 16). Nothing of
-    # it may show: no loky warning, no process left.
+    # The worker that ran the task ends cleanly; one that never ran a message (since
+    # only one worker boots for a one-task run, one started for a message another
+    # worker took) is killed, not waited for (issue 16). Nothing of the run may show:
+    # no loky warning, no process left.
     program = tmp_path / "onetask.py"
     program.write_text(ONE_TASK)
     plain = e2e.run_plain(program, timeout=DEADLINE)
@@ -157,6 +159,45 @@ def test_importing_autofuture_imports_no_runtime_until_a_name_is_used():
     assert proc.stdout == "['autofuture._version'] autofuture._api Future autofuture True True\n"
 
 
+SIDE_BY_SIDE = """\
+# autofuture
+import os
+import sys
+import time
+
+def wait_for(path: str) -> int:
+    deadline = time.monotonic() + 60
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return -1
+        time.sleep(0.01)
+    return os.getpid()
+
+def make(path: str) -> int:
+    open(path, "w").close()
+    return os.getpid()
+
+
+first = wait_for(sys.argv[1])
+second = make(sys.argv[1])
+print(first != -1, first != second)
+"""
+
+
+def test_a_second_message_starts_the_second_worker_while_the_first_runs(tmp_path):
+    # The first task waits for what the second does: a second worker started only
+    # once the first message was done would leave it waiting to its deadline.
+    program = tmp_path / "side_by_side.py"
+    program.write_text(SIDE_BY_SIDE)
+    run = e2e.run_autofuture(program, "loky", workers=2, timeout=DEADLINE,
+                             args=[str(tmp_path / "flag")])
+    sid = e2e.STARTED_SESSIONS[-1]
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "True True\n"
+    left = e2e.wait_gone(sid)
+    assert not left, f"left behind:\n{e2e.describe_processes(left)}"
+
+
 TRACKERS = """\
 # autofuture
 import psutil
@@ -167,21 +208,23 @@ def f(x: int) -> int:
 
 print(f(1))
 commands = " ".join(" ".join(p.cmdline()) for p in psutil.Process().children())
-print("popen_loky" in commands, "autofuture.executors.tracker" in commands,
+print(commands.count("popen_loky"), "autofuture.executors.tracker" in commands,
       "multiprocessing.resource_tracker" in commands)
 """
 
 
-def test_a_run_that_registers_nothing_starts_no_standard_library_tracker(tmp_path):
-    # loky needs its own tracker; multiprocessing's is there for shared_memory in tasks,
-    # and starts only once something is registered with it (executors.lazytracker).
+def test_a_one_task_run_starts_one_worker_and_no_standard_library_tracker(tmp_path):
+    # Of -n 2, only the first worker boots at launch; the second would start with a
+    # second message (issue 16). loky needs its own tracker; multiprocessing's is there
+    # for shared_memory in tasks, and starts once something is registered with it
+    # (executors.lazytracker).
     pytest.importorskip("psutil")
     program = tmp_path / "trackers.py"
     program.write_text(TRACKERS)
     run = e2e.run_autofuture(program, "loky", workers=2, timeout=DEADLINE)
     sid = e2e.STARTED_SESSIONS[-1]
     assert run.returncode == 0, run.stderr
-    assert run.stdout == "2\nTrue True False\n"
+    assert run.stdout == "2\n1 True False\n"
     left = e2e.wait_gone(sid)
     assert not left, f"left behind:\n{e2e.describe_processes(left)}"
 

@@ -11,7 +11,9 @@ its held input bytes (the ``near`` part of the message, from
 idle worker if moving the bytes (at ``MOVE_BYTES_PER_SECOND``) costs less than
 waiting for a message's usual time; a message without held inputs goes to the
 least loaded worker, one that is up rather than one still booting (while none
-is up yet, messages wait for the first that comes up). Each worker is sent at
+is up yet, messages wait for the first that comes up). Only the first worker
+starts with the adapter; each other one starts once there are more messages,
+queued or sent, than workers started (a one-task run never boots a second). Each worker is sent at
 most one message while messages take long, two when they are short (so it
 never waits for the round trip), as MPI ranks are.
 
