@@ -1,10 +1,8 @@
 """What rewritten code calls, one function per construct (imported as ``__af__``).
 
-Each function has a fast path: when nothing is pending in the program-order
-log and no future is involved, it does exactly what Python would, at once.
-Otherwise it adds an entry to the log (``runtime.scheduler``) and returns a
-future. Functions that need a value (``value``, ``key``, ``iterate``,
-``barrier``) are the strict points of SPEC §4.
+Each function has a fast path (nothing pending, no future: what Python would do, at
+once); otherwise it adds an entry to the log (``runtime.scheduler``) and returns a future.
+``value``, ``key``, ``iterate``, ``barrier`` are the strict points of SPEC §4.
 
 While an effect is pending, a read of a mutable object, whatever name it is
 reached by, waits for it (``runtime.runahead`` has the rule): a read of a
@@ -65,10 +63,7 @@ AUGOPS = {
     "**=": operator.ipow, "<<=": operator.ilshift, ">>=": operator.irshift,
     "|=": operator.ior, "^=": operator.ixor, "&=": operator.iand,
 }
-
-
 _CONTAINERS = (list, tuple, dict, set, frozenset)
-
 #: Builtins that look at their caller's frame: called from a frame at the user's line.
 _FRAME_SENSITIVE = frozenset({warnings.warn})
 _BUILTIN = types.BuiltinFunctionType  # also the type of bound methods of C objects
@@ -81,6 +76,14 @@ _UNARY = object()  # op()'s second operand when there is none
 #: ``__af__.typeof(x) in __af__.ATOMS`` for each name in it.
 ATOMS = _ATOMS
 typeof = builtins.type
+
+#: What a loop body run as written (language.plainloop) calls directly: builtins, methods of these.
+BUILTIN, PLAIN_RECEIVERS = _BUILTIN, frozenset({int, float, complex, bool, str, bytes, list, dict, set})
+_FUTURES_MADE = _slot.futures_made
+
+
+def plain() -> bool:  # no future was ever made: none can be read, nothing is pending
+    return not _FUTURES_MADE
 
 
 # -- module boundaries ----------------------------------------------------------
@@ -112,6 +115,12 @@ def value(x):
         return current().wait_value(x)
     if type(x) not in _ATOMS:
         _settled(x)
+    return x
+
+
+def now(x):  # a call in a loop body run as written: its value, all before it committed
+    x = value(x)
+    barrier()
     return x
 
 
@@ -584,9 +593,8 @@ def augattr(obj, name, symbol, value):
 
 
 __all__ = [
-    "enter_module", "end_module", "value", "truth", "values", "key", "subject", "barrier", "settle",
-    "caught", "iterate",
-    "call",
-    "method", "getattr", "getitem", "op", "compare", "slice", "fstring", "unpack",
-    "setattr", "delattr", "setitem", "delitem", "augitem", "augattr",
+    'enter_module', 'end_module', 'plain', 'now', 'value', 'truth', 'values', 'key', 'subject',
+    'barrier', 'settle', 'caught', 'iterate', 'call', 'method', 'getattr', 'getitem', 'op',
+    'compare', 'slice', 'fstring', 'unpack', 'setattr', 'delattr', 'setitem', 'delitem',
+    'augitem', 'augattr',
 ]
