@@ -74,7 +74,7 @@ class _Unguard(ast.NodeTransformer):
     def visit_If(self, node):
         """A loop body versioned by ``language.plainloop``: the rewritten half."""
         self.generic_visit(node)
-        if ast.unparse(node.test) != "__af__.plain()":
+        if ast.unparse(node.test) != "not __af__.FUTURES_MADE":
             return node
         return node.orelse
 
@@ -682,7 +682,7 @@ def test_control_flow(text, expected):
 PLAIN_LOOPS = [
     case("simple-body-versioned", "for i in xs:\n    y = p[i].y\n    out.append(y + 1)\n", """
         for i in __af__.iterate(xs):
-            if __af__.plain():
+            if not __af__.FUTURES_MADE:
                 y = p[i].y
                 out.append(y + 1) if __af__.typeof(out) in __af__.PLAIN_RECEIVERS else __af__.now(__af__.method(out, 'append', y + 1 if __af__.typeof(y) in __af__.ATOMS else __af__.op('+', y, 1)))
             else:
@@ -691,7 +691,7 @@ PLAIN_LOOPS = [
         """),
     case("calls-through-the-runtime-unless-builtin", "for i in xs:\n    print(f(i))\n", """
         for i in __af__.iterate(xs):
-            if __af__.plain():
+            if not __af__.FUTURES_MADE:
                 print(f(i) if __af__.typeof(f) is __af__.BUILTIN else __af__.now(__af__.call(f, i))) if __af__.typeof(print) is __af__.BUILTIN else __af__.now(__af__.call(print, __af__.call(f, i)))
             else:
                 __af__.call(print, __af__.call(f, i))
@@ -703,7 +703,7 @@ PLAIN_LOOPS = [
     case("nested-loop-not-versioned", "for i in xs:\n    for j in ys:\n        pass\n", """
         for i in __af__.iterate(xs):
             for j in __af__.iterate(ys):
-                if __af__.plain():
+                if not __af__.FUTURES_MADE:
                     pass
                 else:
                     pass

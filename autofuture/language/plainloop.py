@@ -4,7 +4,7 @@ While no ``autofuture.Future`` has ever been made in the process, no value a
 loop's body can read is a future and nothing is pending in the program-order
 log, so every rewritten operation takes its fast path and does exactly what
 Python does. The body as written then runs instead, chosen at the start of
-each iteration by ``__af__.plain()``, except for its calls: a call that may
+each iteration by ``__af__.FUTURES_MADE``, except for its calls: a call that may
 be a task or a workflow (the callee is known only when it runs) goes through
 the runtime, its value waited for and everything pending committed at once
 (``__af__.now``): no future reaches the plain body, output stays in program
@@ -69,7 +69,8 @@ class _Calls(ast.NodeTransformer):
 
 
 def versioned(body: list[ast.stmt], rewritten: list[ast.stmt], rewrite_call) -> list[ast.stmt]:
-    """``if __af__.plain(): <body as written> else: <rewritten>`` (see the module's docstring)."""
+    """``if not __af__.FUTURES_MADE: <body as written> else: <rewritten>`` (see the module's
+    docstring)."""
     plain = [_Calls(rewrite_call).visit(copy.deepcopy(stmt)) for stmt in body]
-    test = at(runtime_call("plain", []), body[0])
+    test = at(ast.UnaryOp(op=ast.Not(), operand=_attr("FUTURES_MADE")), body[0])
     return [at(ast.If(test=test, body=plain, orelse=rewritten), body[0])]

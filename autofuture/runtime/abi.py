@@ -79,11 +79,8 @@ typeof = builtins.type
 
 #: What a loop body run as written (language.plainloop) calls directly: builtins, methods of these.
 BUILTIN, PLAIN_RECEIVERS = _BUILTIN, frozenset({int, float, complex, bool, str, bytes, list, dict, set})
-_FUTURES_MADE = _slot.futures_made
-
-
-def plain() -> bool:  # no future was ever made: none can be read, nothing is pending
-    return not _FUTURES_MADE
+#: Empty while no future was ever made: then none can be read and nothing is pending.
+FUTURES_MADE = _slot.futures_made
 
 
 # -- module boundaries ----------------------------------------------------------
@@ -593,7 +590,7 @@ def augattr(obj, name, symbol, value):
 
 
 __all__ = [
-    'enter_module', 'end_module', 'plain', 'now', 'value', 'truth', 'values', 'key', 'subject',
+    'enter_module', 'end_module', 'now', 'value', 'truth', 'values', 'key', 'subject',
     'barrier', 'settle', 'caught', 'iterate', 'call', 'method', 'getattr', 'getitem', 'op',
     'compare', 'slice', 'fstring', 'unpack', 'setattr', 'delattr', 'setitem', 'delitem',
     'augitem', 'augattr',
