@@ -44,7 +44,7 @@ from .shapes import format_now as _format_now
 from .shapes import format_parts as _format
 from .shapes import tuples as _tuples
 from .shapes import unpacker as _unpacker
-from .values import _ATOMS, find_futures, resolve
+from .values import _ATOMS, atoms_only, find_futures, resolve
 
 _getattr = builtins.getattr
 
@@ -247,7 +247,7 @@ def call(fn, /, *args, **kwargs):
         scheduler = _slot.scheduler
         if scheduler is None or not scheduler.logs[-1]:
             for arg in args:
-                if type(arg) not in _ATOMS:
+                if type(arg) not in _ATOMS and (type(arg) is not tuple or not atoms_only(arg)):
                     break
             else:  # the fast path: a builtin or class, plain values, nothing pending
                 return fn(*args)
@@ -283,7 +283,7 @@ def method(obj, name: str, /, *args, **kwargs):
     if type(fn) is _BUILTIN and not kwargs and fn is not _WARN:
         if scheduler is None or not scheduler.logs[-1]:
             for arg in args:
-                if type(arg) not in _ATOMS:
+                if type(arg) not in _ATOMS and (type(arg) is not tuple or not atoms_only(arg)):
                     break
             else:  # the fast path: list.append(1) and the like with nothing pending
                 return fn(*args)
