@@ -4,10 +4,9 @@ Each function has a fast path (nothing pending, no future: what Python would do,
 once); otherwise it adds an entry to the log (``runtime.scheduler``) and returns a future.
 ``value``, ``key``, ``iterate``, ``barrier`` are the strict points of SPEC §4.
 
-While an effect is pending, a read of a mutable object, whatever name it is
-reached by, waits for it (``runtime.runahead`` has the rule): a read of a
-plain object becomes a lazy read in the log, a strict point settles the
-pending effects first (``runtime.inturn``).
+While an effect is pending, a read of a mutable object (by whatever name) waits for
+it (``runtime.runahead``): a read of a plain object becomes a lazy read in the log, a
+strict point settles the pending effects first (``runtime.inturn``).
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from .inturn import effect_pending as _effect_pending
 from .inturn import in_turn as _in_turn
 from .inturn import settled as _settled
 from .ordering import call_method, call_value
+from .plainbody import BUILTIN, FUTURES_MADE, PLAIN_RECEIVERS, now  # noqa: F401
 from .runahead import VALUES, fixed, shared_value
 from .scheduler import current
 from .shapes import check_arity as _check_arity
@@ -63,7 +63,10 @@ AUGOPS = {
     "**=": operator.ipow, "<<=": operator.ilshift, ">>=": operator.irshift,
     "|=": operator.ior, "^=": operator.ixor, "&=": operator.iand,
 }
+
+
 _CONTAINERS = (list, tuple, dict, set, frozenset)
+
 #: Builtins that look at their caller's frame: called from a frame at the user's line.
 _FRAME_SENSITIVE = frozenset({warnings.warn})
 _BUILTIN = types.BuiltinFunctionType  # also the type of bound methods of C objects
@@ -76,11 +79,6 @@ _UNARY = object()  # op()'s second operand when there is none
 #: ``__af__.typeof(x) in __af__.ATOMS`` for each name in it.
 ATOMS = _ATOMS
 typeof = builtins.type
-
-#: What a loop body run as written (language.plainloop) calls directly: builtins, methods of these.
-BUILTIN, PLAIN_RECEIVERS = _BUILTIN, frozenset({int, float, complex, bool, str, bytes, list, dict, set})
-#: Empty while no future was ever made: then none can be read and nothing is pending.
-FUTURES_MADE = _slot.futures_made
 
 
 # -- module boundaries ----------------------------------------------------------
@@ -112,12 +110,6 @@ def value(x):
         return current().wait_value(x)
     if type(x) not in _ATOMS:
         _settled(x)
-    return x
-
-
-def now(x):  # a call in a loop body run as written: its value, all before it committed
-    x = value(x)
-    barrier()
     return x
 
 
@@ -590,8 +582,9 @@ def augattr(obj, name, symbol, value):
 
 
 __all__ = [
-    'enter_module', 'end_module', 'now', 'value', 'truth', 'values', 'key', 'subject',
-    'barrier', 'settle', 'caught', 'iterate', 'call', 'method', 'getattr', 'getitem', 'op',
-    'compare', 'slice', 'fstring', 'unpack', 'setattr', 'delattr', 'setitem', 'delitem',
-    'augitem', 'augattr',
+    "enter_module", "end_module", "value", "truth", "values", "key", "subject", "barrier", "settle",
+    "caught", "iterate",
+    "call",
+    "method", "getattr", "getitem", "op", "compare", "slice", "fstring", "unpack",
+    "setattr", "delattr", "setitem", "delitem", "augitem", "augattr", "now",
 ]
