@@ -684,15 +684,23 @@ PLAIN_LOOPS = [
         for i in __af__.iterate(xs):
             if not __af__.FUTURES_MADE:
                 y = p[i].y
-                out.append(y + 1) if __af__.typeof(out) in __af__.PLAIN_RECEIVERS else __af__.now(__af__.method(out, 'append', y + 1 if __af__.typeof(y) in __af__.ATOMS else __af__.op('+', y, 1)))
+                (out.append(y + 1) if __af__.typeof(out) in __af__.PLAIN_RECEIVERS
+                 else __af__.now(__af__.method(
+                     out, 'append',
+                     y + 1 if __af__.typeof(y) in __af__.ATOMS else __af__.op('+', y, 1))))
             else:
                 y = __af__.getattr(__af__.getitem(p, i), 'y')
-                __af__.method(out, 'append', y + 1 if __af__.typeof(y) in __af__.ATOMS else __af__.op('+', y, 1))
+                __af__.method(out, 'append',
+                              y + 1 if __af__.typeof(y) in __af__.ATOMS
+                              else __af__.op('+', y, 1))
         """),
     case("calls-through-the-runtime-unless-builtin", "for i in xs:\n    print(f(i))\n", """
         for i in __af__.iterate(xs):
             if not __af__.FUTURES_MADE:
-                print(f(i) if __af__.typeof(f) is __af__.BUILTIN else __af__.now(__af__.call(f, i))) if __af__.typeof(print) is __af__.BUILTIN else __af__.now(__af__.call(print, __af__.call(f, i)))
+                (print(f(i) if __af__.typeof(f) is __af__.BUILTIN
+                       else __af__.now(__af__.call(f, i)))
+                 if __af__.typeof(print) is __af__.BUILTIN
+                 else __af__.now(__af__.call(print, __af__.call(f, i))))
             else:
                 __af__.call(print, __af__.call(f, i))
         """),
