@@ -10,7 +10,9 @@ the runtime, its value waited for and everything pending committed at once
 (``__af__.now``): no future reaches the plain body, output stays in program
 order, and a task keeps its inputs captured by value.
 Only bodies made of simple statements whose calls name their callee
-(``f(x)``, ``obj.m(x)``) are cloned; anything else is rewritten only.
+(``f(x)``, ``obj.m(x)``, names the loop does not bind) are cloned, and the
+as-written body is taken only when, looked at before the loop, no callee is a
+task or a workflow; anything else is rewritten only.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ _EXCLUDED = (ast.Lambda, ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await, ast
              ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
-def eligible(body: list[ast.stmt]) -> bool:
-    """Simple statements, no scope of their own, calls of a name or of ``name.attr``."""
+def eligible(body: list[ast.stmt], target: ast.expr) -> bool:
+    """Simple statements, no scope of their own, calls of a name or of ``name.attr``
+    where the loop binds neither name (so each can be looked at before the loop)."""
+    bound = {node.id for part in (target, *body) for node in ast.walk(part)
+             if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
     for stmt in body:
         if not isinstance(stmt, _STATEMENTS):
             return False
@@ -37,14 +42,32 @@ def eligible(body: list[ast.stmt]) -> bool:
                 return False
             if isinstance(node, ast.Call):
                 func = node.func
-                if not (isinstance(func, ast.Name) or isinstance(func, ast.Attribute)
-                        and isinstance(func.value, ast.Name)):
+                if isinstance(func, ast.Attribute):
+                    func = func.value
+                if not isinstance(func, ast.Name) or func.id in bound:
                     return False
     return True
 
 
+def _callees(body: list[ast.stmt]) -> list[tuple[str, str]]:
+    """``(name, "")`` for each ``name(...)``, ``(name, attr)`` for each ``name.attr(...)``."""
+    found: list[tuple[str, str]] = []
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call):
+                func = node.func
+                spec = (func.id, "") if isinstance(func, ast.Name) else (func.value.id, func.attr)
+                if spec not in found:
+                    found.append(spec)
+    return found
+
+
 def _attr(name: str) -> ast.Attribute:
-    return ast.Attribute(value=name_node(RUNTIME), attr=name, ctx=ast.Load())
+    """``__af__.name``, on the first line of what it is located at (see ``nodes.at``)."""
+    runtime = name_node(RUNTIME)
+    attr = ast.Attribute(value=runtime, attr=name, ctx=ast.Load())
+    runtime._af_head = attr._af_head = True
+    return attr
 
 
 class _Calls(ast.NodeTransformer):
@@ -68,9 +91,30 @@ class _Calls(ast.NodeTransformer):
         return at(ast.IfExp(test=test, body=node, orelse=rewritten), node)
 
 
-def versioned(body: list[ast.stmt], rewritten: list[ast.stmt], rewrite_call) -> list[ast.stmt]:
-    """``if not __af__.FUTURES_MADE: <body as written> else: <rewritten>`` (see the module's
-    docstring)."""
+def versioned(node: ast.For, rewritten: list[ast.stmt], rewrite_call,
+              temp) -> tuple[list[ast.stmt], list[ast.stmt]]:
+    """Statements before the loop and its new body: ``if not __af__.FUTURES_MADE and
+    <no callee is a task>: <body as written> else: <rewritten>`` (see the module's
+    docstring). Whether a callee is a task is looked at once, before the loop
+    (``__af__.local_calls``): a body whose call would make a task is rewritten from
+    its first iteration, instead of waiting for that task as written."""
+    body = node.body
     plain = [_Calls(rewrite_call).visit(copy.deepcopy(stmt)) for stmt in body]
-    test = at(ast.UnaryOp(op=ast.Not(), operand=_attr("FUTURES_MADE")), body[0])
-    return [at(ast.If(test=test, body=plain, orelse=rewritten), body[0])]
+    test = ast.UnaryOp(op=ast.Not(), operand=_attr("FUTURES_MADE"))
+    before: list[ast.stmt] = []
+    specs = _callees(body)
+    if specs:
+        temp = temp()  # a name of the rewriter's own, for the loop's answer
+        names = ast.Tuple(elts=[name_node(name) for name, _ in specs], ctx=ast.Load())
+        attrs = ast.Constant(value=tuple(attr for _, attr in specs))
+        check = runtime_call("local_calls", [names, attrs])
+        answer = ast.Try(  # a name bound only later: the rewritten body says what it is
+            body=[ast.Assign(targets=[name_node(temp, ast.Store())], value=check)],
+            handlers=[ast.ExceptHandler(
+                type=_attr("NAME_ERROR"), name=None,
+                body=[ast.Assign(targets=[name_node(temp, ast.Store())],
+                                 value=ast.Constant(value=False))])],
+            orelse=[], finalbody=[])
+        before.append(at(answer, node))
+        test = ast.BoolOp(op=ast.And(), values=[test, name_node(temp)])
+    return before, [at(ast.If(test=at(test, body[0]), body=plain, orelse=rewritten), body[0])]

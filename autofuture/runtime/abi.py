@@ -36,7 +36,7 @@ from .inturn import effect_pending as _effect_pending
 from .inturn import in_turn as _in_turn
 from .inturn import settled as _settled
 from .ordering import call_method, call_value
-from .plainbody import BUILTIN, FUTURES_MADE, PLAIN_RECEIVERS, now  # noqa: F401
+from .plainbody import BUILTIN, FUTURES_MADE, NAME_ERROR, PLAIN_RECEIVERS, local_calls, now  # noqa: F401
 from .runahead import VALUES, fixed, shared_value
 from .scheduler import current
 from .shapes import check_arity as _check_arity
