@@ -141,6 +141,33 @@ def test_script_sees_argv_name_and_path_like_python(tmp_path, command):
     assert f"path0 {script.parent}" in away.stdout.splitlines()
 
 
+UNCLOSED_SCRIPT = """
+    # autofuture
+    import sys
+
+
+    def double(x):
+        return 2 * x
+
+
+    value = double(21)
+    out = open(sys.argv[1], "w")
+    out.write(f"value {value}\\n")
+"""
+
+
+def test_a_file_left_open_is_flushed_at_exit_like_python(tmp_path):
+    # The script's module is not sys.modules["__main__"] when the interpreter exits:
+    # its globals, the open file among them, were never cleared, and the file stayed
+    # empty (the plain run writes it when __main__ is cleared).
+    script = write(tmp_path / "unclosed.py", UNCLOSED_SCRIPT)
+    plain = run([sys.executable, str(script), str(tmp_path / "plain.txt")], tmp_path)
+    result = run([*MODULE, "-n", "2", str(script), str(tmp_path / "af.txt")], tmp_path)
+    assert plain.returncode == result.returncode == 0, result.stderr
+    assert (tmp_path / "plain.txt").read_text() == "value 42\n"
+    assert (tmp_path / "af.txt").read_text() == "value 42\n"
+
+
 MODULE_SCRIPT = """
     # autofuture
     import os

@@ -16,7 +16,8 @@ out of band, written from the object's memory and read into the bytearray
 they stay in, and arrive writable.
 
 What a ``Channel`` guarantees (its interface: ``Channel(pool, directory,
-capture)``, ``submit(message) -> Future``, ``close()``):
+capture, settled=None)``, ``submit(message) -> Future``, ``close()``, ``up()``,
+``settled_yet()``):
 
 - messages run in the order they were submitted, one at a time, and each
   future gets ``run_batch``'s result for its own message (replies come back
@@ -27,6 +28,9 @@ capture)``, ``submit(message) -> Future``, ``close()``):
   with loky's own error (a ``BrokenProcessPool``, ``TerminatedWorkerError``
   with the exit code when loky knows it), and every later ``submit`` raises
   ``BrokenProcessPool``: the adapter then replaces the pool;
+- ``settled()`` is called (from the reader thread, holding none of the channel's
+  locks) once the worker has connected, or has ended before it could: the
+  adapter then sends what it held back while no worker was up;
 - ``close()`` lets the worker finish the message it runs, then its ``serve``
   call returns (at once if it never connected), so ``pool.shutdown(wait=True)``
   returns; no thread of the channel outlives its worker.
@@ -36,10 +40,8 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import hmac
 import os
 import pickle
-import secrets
 import socket
 import threading
 import weakref
@@ -124,9 +126,12 @@ def serve(address: str, key: bytes, capture: str) -> None:
 class Channel:
     """The workflow's side for one worker: ``submit(message)`` -> a concurrent future."""
 
-    def __init__(self, pool, directory: str, capture: str):
-        self.address = os.path.join(directory, f"c-{secrets.token_hex(4)}")
-        self.key = secrets.token_bytes(16)
+    def __init__(self, pool, directory: str, capture: str, settled=None):
+        # os.urandom, not secrets: the worker imports this module too, and hmac's
+        # OpenSSL (secrets imports it) took it 5-10 ms of its boot (issue 16).
+        self.address = os.path.join(directory, f"c-{os.urandom(4).hex()}")
+        self.key = os.urandom(16)
+        self.settled = settled
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.address)
         self.listener.listen(1)
@@ -193,7 +198,9 @@ class Channel:
                     key += chunk
             except OSError:
                 key = b""
-            if not hmac.compare_digest(key, self.key):
+            from hmac import compare_digest
+
+            if not compare_digest(key, self.key):
                 sock.close()  # not our worker
                 continue
             sock.settimeout(None)
@@ -218,6 +225,7 @@ class Channel:
                         _send(conn, _dumps(None))
                 except OSError:
                     pass
+            self._settle()
             while True:
                 try:
                     ok, value = _recv(conn)
@@ -250,6 +258,23 @@ class Channel:
         for future in pending:
             if not future.done():
                 future.set_exception(failure)
+        if conn is None:
+            self._settle()  # it ended before it was ever up
+
+    def _settle(self) -> None:
+        if self.settled is not None:
+            try:
+                self.settled()
+            except Exception:  # noqa: BLE001 - the adapter's; never the reader's end
+                pass
+
+    def up(self) -> bool:
+        """The worker has connected and has not hung up."""
+        return self.conn is not None
+
+    def settled_yet(self) -> bool:
+        """The worker has connected, or has ended: no longer booting."""
+        return self.conn is not None or self.failure is not None
 
     def close(self) -> None:
         """Hang up: the worker's ``serve`` returns (after its current message)."""

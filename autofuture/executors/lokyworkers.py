@@ -10,9 +10,10 @@ its held input bytes (the ``near`` part of the message, from
 ``runtime.locality``) when that worker has room, or, when it is busy, to an
 idle worker if moving the bytes (at ``MOVE_BYTES_PER_SECOND``) costs less than
 waiting for a message's usual time; a message without held inputs goes to the
-least loaded worker. Each worker is sent at most one message while messages
-take long, two when they are short (so it never waits for the round trip),
-as MPI ranks are.
+least loaded worker, one that is up rather than one still booting (while none
+is up yet, messages wait for the first that comes up). Each worker is sent at
+most one message while messages take long, two when they are short (so it
+never waits for the round trip), as MPI ranks are.
 
 A worker that dies breaks only its own pool: the results the others hold
 stay, and only that pool is started again. Messages reach each worker over a
@@ -36,7 +37,7 @@ from .loky import Loky, _pool_broken
 from .lokychannel import Channel
 from .slots import Slots, read_slot
 from .spawning import sigint_deferred, start_resource_trackers_quietly
-from .watchdog import Watchdog, join, let_go, worker_pid
+from .watchdog import Watchdog, join, kill_live, let_go, worker_pid
 
 #: A worker gets a second message while its first runs only when messages take less.
 PREFETCH_BELOW_SECONDS = 0.005
@@ -52,21 +53,22 @@ class LokyWorkers(Loky):
     def __init__(self, workers: int):
         self.slots = Slots()
         self.capture = "process"
+        self.load = [0] * workers
+        self.used = [False] * workers  # a worker that never ran a message holds nothing
+        self.queue: collections.deque = collections.deque()
+        self.lock = threading.Lock()  # before the channels: their callback takes it
+        self.seconds = None  # a message's usual time on a worker (moving average)
+        self.closed = False
+        # id(channel future) -> (its pool, the future given out, the message), while it runs
+        self.inflight: dict[int, tuple] = {}
         # Every worker starts now, side by side, not at its first task, and is born
         # with SIGINT blocked until it ignores it (see spawning.sigint_deferred).
         with sigint_deferred():
             start_resource_trackers_quietly()
             self.pools = [self._one() for _ in range(workers)]
-            self.channels = [Channel(pool, self.slots.path, self.capture) for pool in self.pools]
-        self.load = [0] * workers
-        self.queue: collections.deque = collections.deque()
-        self.lock = threading.Lock()
-        self.seconds = None  # a message's usual time on a worker (moving average)
-        self.closed = False
+            self.channels = [self._channel(pool) for pool in self.pools]
         self.pool = self.pools[0]
         self.workers = workers
-        # id(channel future) -> (its pool, the future given out, the message), while it runs
-        self.inflight: dict[int, tuple] = {}
         self.watchdog = Watchdog(self)
         self.timed_out = self.watchdog.timed_out
 
@@ -76,6 +78,17 @@ class LokyWorkers(Loky):
         return ProcessPoolExecutor(
             max_workers=1, initializer=runner.init_worker,
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path})
+
+    def _channel(self, pool) -> Channel:
+        return Channel(pool, self.slots.path, self.capture, settled=self._settled)
+
+    def _settled(self) -> None:
+        """A worker came up (or ended booting): what waited for one goes now."""
+        with self.lock:
+            if self.closed or not self.queue:  # (empty while __init__ runs)
+                return
+            started = self._pump()
+        _watch(self, started)
 
     def preload(self, names: list[str]) -> None:
         """Each worker imports these packages before its first message (see
@@ -140,8 +153,16 @@ class LokyWorkers(Loky):
                     return index
                 if near[best] / MOVE_BYTES_PER_SECOND >= (self.seconds or 0.0):
                     return None  # cheaper to wait for the worker that has the data
-        index = min(range(len(load)), key=load.__getitem__)
-        return index if load[index] < depth else _FULL
+        # Of the least loaded, one already up. While every worker still boots, the
+        # first messages wait here, not in a worker's channel: they go to whichever
+        # comes up first (``_settled``), not to worker 0 while worker 1 is up (issue 16).
+        channels = self.channels
+        index = min(range(len(load)), key=lambda i: (load[i], not channels[i].up()))
+        if load[index] >= depth:
+            return _FULL
+        if not channels[index].up() and not any(c.settled_yet() for c in channels):
+            return _FULL
+        return index
 
     def _holders(self) -> dict:
         """pid -> index of the pool whose worker it is."""
@@ -164,6 +185,7 @@ class LokyWorkers(Loky):
                 self.load[index] -= 1
                 done.set_exception(exc)
                 return None
+        self.used[index] = True  # after a _replace too: this pool's worker has it
         self.inflight[id(inner)] = (self.pools[index], done, message)
         worker_pid(self.pools[index])  # known while it lives: _culprits needs it after
         return index, inner, done, time.monotonic()
@@ -177,7 +199,8 @@ class LokyWorkers(Loky):
             pass
         with sigint_deferred():
             self.pools[index] = self._one()
-            self.channels[index] = Channel(self.pools[index], self.slots.path, self.capture)
+            self.channels[index] = self._channel(self.pools[index])
+        self.used[index] = False
         if index == 0:
             self.pool = self.pools[0]
 
@@ -265,10 +288,15 @@ class LokyWorkers(Loky):
             for channel in self.channels:
                 channel.close()
             waits = []  # all told to stop at once, then waited for, each not forever (join)
-            for pool in self.pools:
+            for index, pool in enumerate(self.pools):
                 waits.append((pool, getattr(pool, "_executor_manager_thread", None),
                               getattr(pool, "_result_queue", None)))
-                pool.shutdown(wait=False)
+                # A worker that never ran a message (still booting, or only importing
+                # what the script imports) holds no result and has printed nothing:
+                # ended at once, the run does not wait for it to boot only to stop it.
+                if not self.used[index]:
+                    kill_live(pool)  # now: loky's own kill first walks /proc with psutil
+                pool.shutdown(wait=False, kill_workers=not self.used[index])
             for pool, thread, results in waits:
                 join(pool, thread, results)
         self.slots.remove()

@@ -88,9 +88,25 @@ def start_resource_trackers_quietly() -> None:
         for fd in saved:
             os.dup2(devnull, fd)  # the trackers inherit the descriptors as they are now
         for tracker in trackers:
-            tracker.ensure_running()
+            if tracker is resource_tracker._resource_tracker:
+                _light_loky_tracker(resource_tracker, tracker)
+            else:
+                tracker.ensure_running()
     finally:
         for fd, copy in saved.items():
             os.dup2(copy, fd)
             os.close(copy)
         os.close(devnull)
+
+
+def _light_loky_tracker(module, tracker) -> None:
+    """loky's tracker started through ``executors.tracker.main``: loky builds its
+    command from the module of ``main`` (see ``executors.tracker``)."""
+    from . import tracker as light
+
+    saved = module.main
+    module.main = light.main
+    try:
+        tracker.ensure_running()
+    finally:
+        module.main = saved
