@@ -71,6 +71,22 @@ class _Unguard(ast.NodeTransformer):
         self.guards += 1
         return node.orelse
 
+    def visit_If(self, node):
+        """A loop body versioned by ``language.plainloop``: the rewritten half."""
+        self.generic_visit(node)
+        if not ast.unparse(node.test).startswith("not __af__.FUTURES_MADE"):
+            return node
+        return node.orelse
+
+    def visit_Try(self, node):
+        """... and without the look at its callees before the loop."""
+        first = node.body[0]
+        if isinstance(first, ast.Assign) \
+                and ast.unparse(first.value).startswith("__af__.local_calls("):
+            return None
+        self.generic_visit(node)
+        return node
+
 
 def unguarded(module: ast.Module) -> tuple[ast.Module, int]:
     transformer = _Unguard()
@@ -668,6 +684,65 @@ CONTROL = [
 @pytest.mark.parametrize(("text", "expected"), CONTROL)
 def test_control_flow(text, expected):
     run_table(text, expected)
+
+
+# -- a loop body as written while no future was ever made (language.plainloop) ----------
+
+PLAIN_LOOPS = [
+    case("simple-body-versioned", "for i in xs:\n    y = p[i].y\n    out.append(y + 1)\n", """
+        try:
+            __af_t1 = __af__.local_calls((out,), ('append',))
+        except __af__.NAME_ERROR:
+            __af_t1 = False
+        for i in __af__.iterate(xs):
+            if not __af__.FUTURES_MADE and __af_t1:
+                y = p[i].y
+                (out.append(y + 1) if __af__.typeof(out) in __af__.PLAIN_RECEIVERS
+                 else __af__.now(__af__.method(
+                     out, 'append',
+                     y + 1 if __af__.typeof(y) in __af__.ATOMS else __af__.op('+', y, 1))))
+            else:
+                y = __af__.getattr(__af__.getitem(p, i), 'y')
+                __af__.method(out, 'append',
+                              y + 1 if __af__.typeof(y) in __af__.ATOMS
+                              else __af__.op('+', y, 1))
+        """),
+    case("calls-through-the-runtime-unless-builtin", "for i in xs:\n    print(f(i))\n", """
+        try:
+            __af_t1 = __af__.local_calls((print, f), ('', ''))
+        except __af__.NAME_ERROR:
+            __af_t1 = False
+        for i in __af__.iterate(xs):
+            if not __af__.FUTURES_MADE and __af_t1:
+                (print(f(i) if __af__.typeof(f) is __af__.BUILTIN
+                       else __af__.now(__af__.call(f, i)))
+                 if __af__.typeof(print) is __af__.BUILTIN
+                 else __af__.now(__af__.call(print, __af__.call(f, i))))
+            else:
+                __af__.call(print, __af__.call(f, i))
+        """),
+    case("other-callee-not-versioned", "for i in xs:\n    g(i)(i)\n", """
+        for i in __af__.iterate(xs):
+            __af__.call(__af__.call(g, i), i)
+        """),
+    case("callee-bound-in-the-loop-not-versioned", "for f in fs:\n    f(1)\n", """
+        for f in __af__.iterate(fs):
+            __af__.call(f, 1)
+        """),
+    case("nested-loop-not-versioned", "for i in xs:\n    for j in ys:\n        pass\n", """
+        for i in __af__.iterate(xs):
+            for j in __af__.iterate(ys):
+                if not __af__.FUTURES_MADE:
+                    pass
+                else:
+                    pass
+        """),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PLAIN_LOOPS)
+def test_plain_loop_bodies(text, expected):
+    assert rewritten(text, guards=True) == ast.unparse(ast.parse(_dedent(expected)))
 
 
 # -- with and try: a barrier before, the body guarded -------------------------------------
