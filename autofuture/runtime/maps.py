@@ -14,13 +14,14 @@ the first failing element's (later elements do not run).
 Why it is sound: between two elements of such a comprehension only the
 element's own names and constants are evaluated and the sequence stepped,
 none of which runs code; ``each`` checks, for every element, that the callee
-is the same object, that every argument is an immutable atom, and that the
-slice is still the last entry of the current log (nothing else was made in
-between). Anything else closes the slice and takes the per-element path
-(``abi.call``), as does every map while an effect is pending, under
+is the same object, that every argument is an immutable value (a number, a
+string, bytes, None, a range), and that the slice is still the last entry of
+the current log (nothing else was made in between). Anything else closes the
+slice and takes the per-element path (``abi.call``), as does every map under
 ``--keep-going``, ``--checkpoint``, ``--trace``/``--progress``, retries or
-time limits, the serial executor, and for a callee whose result has a fixed
-arity, that reads a future, or whose first call warns.
+time limits, the serial executor, and a callee whose result has a fixed
+arity, that reads a future, whose first call warns, or that a pending effect
+could reach (the per-element path's own test, ``Scheduler.order``).
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ import types
 
 from ..worker import serialize
 from . import callees
-from . import current as _slot
 from . import outcomes
 from . import tracebacks as _tb
 from .entries import TASK, Entry
 from .future import _UNSET, Future
-from .values import _ATOMS, find_futures
+from .scheduler import current
+from .runahead import VALUES as _ATOMS  # immutable: numbers, strings, bytes, None, range
+from .values import find_futures
 
 _SEQUENCES = frozenset({range, list, tuple})
 #: Elements per slice: about this much work, once a function's time per element is known.
@@ -67,9 +69,8 @@ def mapping(obj):
     iterable = _iterate(obj)
     if type(obj) not in _SEQUENCES:
         return iterable
-    scheduler = _slot.scheduler
-    if scheduler is None or scheduler.effect is not None or scheduler.context_pending \
-            or scheduler.observers or scheduler.checkpoint is not None \
+    scheduler = current()
+    if scheduler.observers or scheduler.checkpoint is not None \
             or scheduler.options.keep_going or scheduler.options.retries \
             or scheduler.options.task_timeout is not None \
             or scheduler.options.lookahead < 16:
@@ -139,20 +140,29 @@ class Map:
         """A slice for ``fn``'s next elements, if the per-element path would send it as is."""
         scheduler = self.scheduler
         if type(fn) not in (types.FunctionType, callees.TaskFunction) \
-                or callees.kind_of(fn) is not callees.TASK or scheduler.effect is not None \
-                or scheduler.context_pending:
+                or callees.kind_of(fn) is not callees.TASK or scheduler.context_pending:
             return False
         options = callees.task_options(fn)
         if options is not None and (options.retries or options.retry_on or options.timeout):
             return False
         if callees.return_arity(fn) is not None or callees.first_call_warnings:
             return False
+        inputs = callees.implicit_inputs(fn)
         found: list = []
-        find_futures(callees.implicit_inputs(fn), found)
+        find_futures(inputs, found)
         if found:
             return False
         site = _tb.call_site()
         entry = Entry(TASK, fn, None, {}, site, callees.task_name(fn), early=True)
+        if scheduler.effect is not None:
+            # What the per-element path asks of each task (runtime/ordering.py): its
+            # arguments are atoms, out of any effect's reach; the rest is the same for
+            # every element. Only a task free to go ahead of the effect is in a slice.
+            if type(fn) is callees.TaskFunction:
+                inputs = [*inputs, fn.__wrapped__]
+            scheduler.order(entry, inputs)
+            if entry.after is not None or entry.check is not None:
+                return False
         entry.handling = sys.exc_info()[1]
         entry.deps = 1  # not ready while elements are added (see close)
         piece = entry.slice = Slice(fn, entry, self._cap(fn))
