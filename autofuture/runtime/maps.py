@@ -51,9 +51,9 @@ _open = None  # the Map of the comprehension now running, else None
 #: function -> mean seconds of one element, measured on the workers (slices of one
 #: element until known: a slow task then runs in parallel from the start).
 _seconds: dict = {}
-#: (entry, elements) of slices not yet committed: the look-ahead counts their elements.
-_pending: collections.deque = collections.deque()
-_extra = [0]
+#: The run's scheduler, its slices not yet committed as (entry, elements), and how many
+#: elements beyond one entry each they hold: the look-ahead counts their elements.
+_pending: list = [None, collections.deque(), 0]
 
 
 def bind(call, iterate) -> None:
@@ -117,10 +117,13 @@ class Map:
         global _open
         try:
             yield from iterable
+        except BaseException:  # the comprehension ends with an error: no waiting here
+            self.close(wait=False)
+            raise
         finally:
-            self.close()
             if _open is self:
                 _open = None
+        self.close()
 
     def slow(self, fn, args):
         """Not the open slice's element: close it, open one for ``fn`` if it may, or call."""
@@ -165,14 +168,12 @@ class Map:
                 return False
         entry.handling = sys.exc_info()[1]
         entry.deps = 1  # not ready while elements are added (see close)
-        piece = entry.slice = Slice(fn, entry, self._cap(fn))
-        scheduler.add(entry, ())
+        self.piece = entry.slice = Slice(fn, entry, self._cap(fn))
+        scheduler.add(entry, ())  # (if it raises an earlier failure, close() drops the slice)
         log = scheduler.logs[-1]
         if log is not self.log or not log or log[-1] is not entry:
-            self.piece = piece  # add() committed or raised nothing, but check: close it now
-            self.close()
+            self.close()  # not the last entry of this log after all: no elements in it
             return False
-        self.piece = piece
         return True
 
     def _cap(self, fn) -> int:
@@ -182,8 +183,8 @@ class Map:
         cap = MAX_SLICE if seconds <= SLICE_SECONDS / MAX_SLICE else int(SLICE_SECONDS / seconds)
         return max(1, min(cap, self.scheduler.options.lookahead // 4))
 
-    def close(self) -> None:
-        """The open slice is complete: it goes out, and the look-ahead is kept."""
+    def close(self, wait: bool = True) -> None:
+        """The open slice is complete: it goes out, and (``wait``) the look-ahead is kept."""
         piece = self.piece
         if piece is None:
             return
@@ -198,11 +199,15 @@ class Map:
         if size == 0:  # no element came: nothing to run, nothing to show
             scheduler._finish(entry, value=None)
         else:
-            _pending.append((entry, size))
-            _extra[0] += size - 1
+            if _pending[0] is not scheduler:  # a new run (a notebook's next cell)
+                _pending[:] = [scheduler, collections.deque(), 0]
+            _pending[1].append((entry, size))
+            _pending[2] += size - 1
             scheduler._start(entry)
             if scheduler.ready:
                 scheduler._dispatch(force=True)
+        if not wait:
+            return
         limit = scheduler.options.lookahead
         if _weight(scheduler) >= limit:
             scheduler.drain(until=lambda: _weight(scheduler) < limit // 2)
@@ -212,9 +217,12 @@ class Map:
 
 def _weight(scheduler) -> int:
     """Entries pending in the log, a slice counting as its elements."""
-    while _pending and (_pending[0][0].committed or _pending[0][0].discarded):
-        _extra[0] -= _pending.popleft()[1] - 1
-    return len(scheduler.logs[-1]) + _extra[0]
+    if _pending[0] is not scheduler:
+        return len(scheduler.logs[-1])
+    slices = _pending[1]
+    while slices and (slices[0][0].committed or slices[0][0].discarded):
+        _pending[2] -= slices.popleft()[1] - 1
+    return len(scheduler.logs[-1]) + _pending[2]
 
 
 class Slice:
@@ -231,6 +239,9 @@ class Slice:
 
     def received(self, scheduler, entry, ok, payload, output, timing) -> None:
         """The worker's reply: the elements' values up to the first failure, if any."""
+        if len(payload) == 3:  # an ErrorInfo: its function or arguments could not be loaded
+            scheduler._finish(entry, failure=outcomes.rebuild(payload, entry))
+            return
         data, failed = payload
         try:
             values = serialize.load(data)
@@ -256,11 +267,14 @@ class Slice:
 
     def settle(self, scheduler, failure) -> None:
         """The slice finished: elements without a value fail with it (or, if none
-        failed, have one already)."""
+        failed, have one already). Then it lets go of them: the futures keep the
+        entry, not the other way round."""
+        futures = self.futures
+        self.futures = self.arglists = ()
         if failure is None:
             return
         error = failure[1]._af_error if failure[0] == "dependency" else failure[0]
-        for future in self.futures:
+        for future in futures:
             if future._af_value is _UNSET and future._af_error is None:
                 future._af_error = error
                 future._af_settle(error=error)
