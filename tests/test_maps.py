@@ -196,3 +196,29 @@ def test_worker_lost_in_a_slice_ends_the_run_naming_the_task(tmp_path, executor)
         assert "warm 190" in result.stdout
         assert "step() at prog.py:13" in result.stderr, result.stderr
         assert "died" in result.stderr, result.stderr
+
+
+def test_an_element_whose_result_cannot_travel_fails_at_its_turn(tmp_path):
+    """In a slice, element 5's result cannot be pickled: the output of elements 0-5
+    shows, later elements' does not, and the error names the task at its call site."""
+    path = write(tmp_path, """
+        # autofuture
+        def make(i):
+            print("make", i)
+            if i == 5:
+                return (x for x in [])
+            return i
+
+        warm = [make(i) for i in range(20, 40)]
+        if sum(warm) != 590:
+            raise SystemExit("wrong")
+        out = [make(i) for i in range(10)]
+        print("never")
+    """)
+    result = run(path)
+    assert result.returncode == 1, result.describe()
+    lines = result.stdout.splitlines()
+    assert lines[20:] == [f"make {i}" for i in range(6)]
+    assert "SerializationError: task make() at prog.py:11: its result, a builtins.generator" \
+        in result.stderr
+    assert "in <listcomp>" in result.stderr
