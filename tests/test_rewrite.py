@@ -71,6 +71,13 @@ class _Unguard(ast.NodeTransformer):
         self.guards += 1
         return node.orelse
 
+    def visit_If(self, node):
+        """A loop body versioned by ``language.plainloop``: the rewritten half."""
+        self.generic_visit(node)
+        if ast.unparse(node.test) != "not __af__.FUTURES_MADE":
+            return node
+        return node.orelse
+
 
 def unguarded(module: ast.Module) -> tuple[ast.Module, int]:
     transformer = _Unguard()
@@ -684,6 +691,45 @@ CONTROL = [
 @pytest.mark.parametrize(("text", "expected"), CONTROL)
 def test_control_flow(text, expected):
     run_table(text, expected)
+
+
+# -- a loop body as written while no future was ever made (language.plainloop) ----------
+
+PLAIN_LOOPS = [
+    case("simple-body-versioned", "for i in xs:\n    y = p[i].y\n    out.append(y + 1)\n", """
+        for i in __af__.iterate(xs):
+            if not __af__.FUTURES_MADE:
+                y = p[i].y
+                out.append(y + 1) if __af__.typeof(out) in __af__.PLAIN_RECEIVERS else __af__.now(__af__.method(out, 'append', y + 1 if __af__.typeof(y) in __af__.ATOMS else __af__.op('+', y, 1)))
+            else:
+                y = __af__.getattr(__af__.getitem(p, i), 'y')
+                __af__.method(out, 'append', y + 1 if __af__.typeof(y) in __af__.ATOMS else __af__.op('+', y, 1))
+        """),
+    case("calls-through-the-runtime-unless-builtin", "for i in xs:\n    print(f(i))\n", """
+        for i in __af__.iterate(xs):
+            if not __af__.FUTURES_MADE:
+                print(f(i) if __af__.typeof(f) is __af__.BUILTIN else __af__.now(__af__.call(f, i))) if __af__.typeof(print) is __af__.BUILTIN else __af__.now(__af__.call(print, __af__.call(f, i)))
+            else:
+                __af__.call(print, __af__.call(f, i))
+        """),
+    case("other-callee-not-versioned", "for i in xs:\n    g(i)(i)\n", """
+        for i in __af__.iterate(xs):
+            __af__.call(__af__.call(g, i), i)
+        """),
+    case("nested-loop-not-versioned", "for i in xs:\n    for j in ys:\n        pass\n", """
+        for i in __af__.iterate(xs):
+            for j in __af__.iterate(ys):
+                if not __af__.FUTURES_MADE:
+                    pass
+                else:
+                    pass
+        """),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PLAIN_LOOPS)
+def test_plain_loop_bodies(text, expected):
+    assert rewritten(text, guards=True) == ast.unparse(ast.parse(_dedent(expected)))
 
 
 # -- with and try: a barrier before, the body guarded -------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from . import mapcalls
+from . import mapcalls, plainloop
 from .nodes import (
     OPERATIONS,
     RUNTIME,
@@ -37,7 +37,7 @@ from .nodes import (
 )
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 14
+SCHEMA = 16
 
 RUNTIME_MODULE = "autofuture.runtime.abi"
 
@@ -227,6 +227,8 @@ class _Rewriter:
 
     def stmt_For(self, node):
         target, body = node.target, self.block(node.body)
+        if plainloop.eligible(node.body):  # as written while no future exists
+            body = plainloop.versioned(node.body, body, self.expr)
         if target_shape(target) is not None and simple_target(target):
             # ``for a, b in xs``: each item is unpacked by the first statement of the
             # body, located at the target, where Python reports an unpacking error.

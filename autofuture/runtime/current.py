@@ -11,6 +11,10 @@ import threading
 #: The run's scheduler, or None between runs; read directly on hot paths.
 scheduler = None
 _lock = threading.Lock()
+#: Empty until the process makes its first ``autofuture.Future`` (``Scheduler.add``),
+#: then ``[True]`` for good: rewritten loops run their bodies as written while it is
+#: empty (see ``language.plainloop``).
+futures_made: list = []
 
 
 def get():

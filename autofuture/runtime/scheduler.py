@@ -56,6 +56,8 @@ from .ordering import Ordering, call_method, call_value
 from .sending import Sending
 from .values import find_futures, resolve
 
+_made = _slot.futures_made
+
 __all__ = ["EFFECT", "READ", "TASK", "Entry", "Options", "Scheduler", "configure", "current",
            "current_or_none", "find_futures", "observers", "reset", "resolve"]
 
@@ -138,6 +140,8 @@ class Scheduler(Ordering, Sending):
         future = Future(entry)
         entry.future = future
         self.clock += 1
+        if not _made:
+            _made.append(True)  # no loop body runs as written from now on
         found: list = []
         if entry.shallow:
             args, kwargs = inputs

@@ -18,6 +18,14 @@ _ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None), range, ty
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 
 
+def atoms_only(items: tuple) -> bool:
+    """A tuple of plain values only (``(key, 3)``): nothing in it can be a future."""
+    for item in items:
+        if type(item) not in _ATOMS:
+            return False
+    return True
+
+
 def find_futures(obj, found: list) -> None:
     """Append every Future inside lists, tuples, dicts and sets of ``obj``."""
     t = type(obj)
