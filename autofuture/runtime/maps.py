@@ -51,9 +51,29 @@ _open = None  # the Map of the comprehension now running, else None
 #: function -> mean seconds of one element, measured on the workers (slices of one
 #: element until known: a slow task then runs in parallel from the start).
 _seconds: dict = {}
-#: The run's scheduler, its slices not yet committed as (entry, elements), and how many
-#: elements beyond one entry each they hold: the look-ahead counts their elements.
-_pending: list = [None, collections.deque(), 0]
+
+
+class _Run:
+    """What maps keep for one run (one scheduler: a notebook's cells each have one)."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+        #: slices not yet committed, as (entry, elements), and how many elements beyond
+        #: one entry each they hold: the look-ahead counts their elements
+        self.slices: collections.deque = collections.deque()
+        self.extra = 0
+        #: function -> the entries of its slices sent before its time per element was known
+        self.probes: dict = {}
+
+
+_run = _Run(None)
+
+
+def _run_of(scheduler) -> _Run:
+    global _run
+    if _run.scheduler is not scheduler:
+        _run = _Run(scheduler)
+    return _run
 
 
 def bind(call, iterate) -> None:
@@ -150,6 +170,15 @@ class Map:
             return False
         if callees.return_arity(fn) is not None or callees.first_call_warnings:
             return False
+        if fn not in _seconds:
+            probes = _run_of(scheduler).probes.setdefault(fn, [])
+            if len(probes) >= 2 * scheduler.executor.workers:
+                # Every worker has an element of it: wait for the first to come back, and
+                # then make slices of the size its time asks for (all the workers do
+                # meanwhile is those elements, which is all they would do anyway).
+                scheduler.drain(until=lambda: fn in _seconds or all(
+                    entry.finished or entry.discarded for entry in probes))
+                probes.clear()
         inputs = callees.implicit_inputs(fn)
         found: list = []
         find_futures(inputs, found)
@@ -169,6 +198,8 @@ class Map:
         entry.handling = sys.exc_info()[1]
         entry.deps = 1  # not ready while elements are added (see close)
         self.piece = entry.slice = Slice(fn, entry, self._cap(fn))
+        if fn not in _seconds:
+            _run.probes[fn].append(entry)
         scheduler.add(entry, ())  # (if it raises an earlier failure, close() drops the slice)
         log = scheduler.logs[-1]
         if log is not self.log or not log or log[-1] is not entry:
@@ -199,10 +230,9 @@ class Map:
         if size == 0:  # no element came: nothing to run, nothing to show
             scheduler._finish(entry, value=None)
         else:
-            if _pending[0] is not scheduler:  # a new run (a notebook's next cell)
-                _pending[:] = [scheduler, collections.deque(), 0]
-            _pending[1].append((entry, size))
-            _pending[2] += size - 1
+            run = _run_of(scheduler)
+            run.slices.append((entry, size))
+            run.extra += size - 1
             scheduler._start(entry)
             if scheduler.ready:
                 scheduler._dispatch(force=True)
@@ -217,12 +247,11 @@ class Map:
 
 def _weight(scheduler) -> int:
     """Entries pending in the log, a slice counting as its elements."""
-    if _pending[0] is not scheduler:
-        return len(scheduler.logs[-1])
-    slices = _pending[1]
+    run = _run_of(scheduler)
+    slices = run.slices
     while slices and (slices[0][0].committed or slices[0][0].discarded):
-        _pending[2] -= slices.popleft()[1] - 1
-    return len(scheduler.logs[-1]) + _pending[2]
+        run.extra -= slices.popleft()[1] - 1
+    return len(scheduler.logs[-1]) + run.extra
 
 
 class Slice:
