@@ -484,8 +484,8 @@ def run_hosted(message, capture: str = "process", slots: str | None = None,
                           _engine_variable)
         _hosted_threads = threads
     context, function_payloads, tasks = message[:3]
-    message = (context, function_payloads, [(index, number, _writable(payload))
-                                            for index, number, payload in tasks],
+    message = (context, function_payloads, [(index, number, _writable(payload), *whole_slice)
+                                            for index, number, payload, *whole_slice in tasks],
                *message[3:])
     if capture == "process" and _hosted_threads > 1:
         results = run_batch(message, "thread",
@@ -494,8 +494,15 @@ def run_hosted(message, capture: str = "process", slots: str | None = None,
         results = run_batch(message, capture)
     # Results travel in band, in bytearrays: whatever protocol the engine pickles with,
     # and the workflow gets arrays it may write to.
-    return [(ok, in_band(payload), output, timing) if ok else (ok, payload, output, timing)
-            for ok, payload, output, timing in results]
+    return [(ok, _in_band_reply(ok, payload, len(task) > 3), output, timing)
+            for task, (ok, payload, output, timing) in zip(tasks, results, strict=True)]
+
+
+def _in_band_reply(ok: bool, payload, whole_slice: bool):
+    """A result's value payload in band; a map's slice holds one (with its failure)."""
+    if whole_slice and len(payload) == 2:
+        return in_band(payload[0]), payload[1]
+    return in_band(payload) if ok else payload
 
 
 def in_band(payload):
