@@ -89,17 +89,7 @@ def mapping(obj):
     iterable = _iterate(obj)
     if type(obj) not in _SEQUENCES:
         return iterable
-    scheduler = current()
-    if scheduler.observers or scheduler.checkpoint is not None \
-            or scheduler.options.keep_going or scheduler.options.retries \
-            or scheduler.options.task_timeout is not None \
-            or scheduler.options.lookahead < 16:
-        return iterable
-    if scheduler.executor is None:
-        scheduler._open_executor()
-    if scheduler.executor.inline:
-        return iterable
-    m = _open = Map(scheduler)
+    m = _open = Map()
     return m.steps(iterable)
 
 
@@ -127,9 +117,9 @@ def each(fn, /, *args):
 class Map:
     """One run of a comprehension: its open slice, and the callee it refused."""
 
-    def __init__(self, scheduler):
-        self.scheduler = scheduler
-        self.log = scheduler.logs[-1]
+    def __init__(self):
+        self.scheduler = None  # and the log its elements go to, once a slice opens
+        self.log = None
         self.piece = None
         self.refused = None
 
@@ -149,8 +139,7 @@ class Map:
         """Not the open slice's element: close it, open one for ``fn`` if it may, or call."""
         global _open
         self.close()
-        if fn is not self.refused and self.scheduler.logs[-1] is self.log \
-                and all(type(arg) in _ATOMS for arg in args):
+        if fn is not self.refused and all(type(arg) in _ATOMS for arg in args):
             if self.open(fn):
                 return each(fn, *args)
             self.refused = fn
@@ -161,14 +150,27 @@ class Map:
 
     def open(self, fn) -> bool:
         """A slice for ``fn``'s next elements, if the per-element path would send it as is."""
-        scheduler = self.scheduler
         if type(fn) not in (types.FunctionType, callees.TaskFunction) \
-                or callees.kind_of(fn) is not callees.TASK or scheduler.context_pending:
+                or callees.kind_of(fn) is not callees.TASK:
             return False
         options = callees.task_options(fn)
         if options is not None and (options.retries or options.retry_on or options.timeout):
             return False
         if callees.return_arity(fn) is not None or callees.first_call_warnings:
+            return False
+        scheduler = current()
+        if self.scheduler is None:
+            self.scheduler, self.log = scheduler, scheduler.logs[-1]
+        elif scheduler is not self.scheduler or scheduler.logs[-1] is not self.log:
+            return False
+        run_options = scheduler.options
+        if scheduler.context_pending or scheduler.observers or scheduler.checkpoint is not None \
+                or run_options.keep_going or run_options.retries \
+                or run_options.task_timeout is not None or run_options.lookahead < 16:
+            return False  # each wants something per task: see docs/decisions.md, "Maps"
+        if scheduler.executor is None:
+            scheduler._open_executor()
+        if scheduler.executor.inline:
             return False
         if fn not in _seconds:
             probes = _run_of(scheduler).probes.setdefault(fn, [])
