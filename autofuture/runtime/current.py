@@ -11,9 +11,10 @@ import threading
 #: The run's scheduler, or None between runs; read directly on hot paths.
 scheduler = None
 _lock = threading.Lock()
-#: Empty until the process makes its first ``autofuture.Future`` (``Scheduler.add``),
-#: then ``[True]`` for good: rewritten loops run their bodies as written while it is
-#: empty (see ``language.plainloop``).
+#: Empty until the process makes its first ``autofuture.Future`` (``Future.__init__``),
+#: then ``[True]`` for good. While it is empty no future exists anywhere: rewritten
+#: loops run their bodies as written (``language.plainloop``) and nothing is looked
+#: through for futures (``values.find_futures``).
 futures_made: list = []
 
 

@@ -56,8 +56,6 @@ from .ordering import Ordering, call_method, call_value
 from .sending import Sending
 from .values import find_futures, resolve
 
-_made = _slot.futures_made
-
 __all__ = ["EFFECT", "READ", "TASK", "Entry", "Options", "Scheduler", "configure", "current",
            "current_or_none", "find_futures", "observers", "reset", "resolve"]
 
@@ -140,8 +138,6 @@ class Scheduler(Ordering, Sending):
         future = Future(entry)
         entry.future = future
         self.clock += 1
-        if not _made:
-            _made.append(True)  # no loop body runs as written from now on
         found: list = []
         if entry.shallow:
             args, kwargs = inputs
