@@ -26,10 +26,13 @@ def child_env(**extra: str) -> dict[str, str]:
     """The environment for a measured subprocess.
 
     The checkout's own ``autofuture`` comes first on ``PYTHONPATH``, so the
-    benchmark measures this tree whether or not it was installed.
+    benchmark measures this tree whether or not it was installed. The
+    interpreter's own ``bin`` comes first on ``PATH``, as in an activated
+    environment: Parsl's peer starts ``interchange.py`` and its workers from there.
     """
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
     env["PYTHONPATH"] = str(REPO_ROOT)
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
     env.update(extra)
     return env
 

@@ -378,7 +378,7 @@ def test_ctrl_c_aborts_busy_ranks_promptly(tmp_path, mpi):
 
 def test_one_task_at_a_time_runs_on_the_rank_that_finished_last(tmp_path, mpi):
     """An idle rank is picked last-finished-first (docs/decisions.md, MPI): the rank
-    that just answered still polls without sleeping, where the other one is asleep.
+    that just answered has warm caches (and, probing, still polls without sleeping).
     Tasks waited for one by one then all run in one process, as in the plain run."""
     program = _write(tmp_path, "one_rank.py", """\
         # autofuture

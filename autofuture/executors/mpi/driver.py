@@ -15,7 +15,7 @@ import time
 from ..._errors import Terminated, WorkerLostError
 from ...worker import runner
 from ..holding import MOVE_BYTES_PER_SECOND
-from . import timelimits
+from . import doorbell, timelimits
 from .world import (
     CANCEL,
     CANCEL_GRACE_SECONDS,
@@ -162,6 +162,7 @@ class MPIExecutor:
                 failed.extend(self._queue)
                 self._queue.clear()
                 break
+            doorbell.ring(rank)
             item.rank = rank
             self._sent[item.id] = item
             timelimits.sent(item, self._load[rank])
@@ -188,9 +189,9 @@ class MPIExecutor:
         return _FULL if rank is None else rank
 
     def _pick(self, depth: int):
-        """A rank with room: the idle rank that finished last first, while it still
-        polls without sleeping (SPIN_SECONDS_WORKER), so one task at a time costs no
-        wake-up; then a rank with one message."""
+        """A rank with room: the idle rank that finished last first (its caches are
+        warm and, probing, it still polls without sleeping, SPIN_SECONDS_WORKER), so
+        one task at a time costs the least wake-up; then a rank with one message."""
         for pool, load in ((self._free, 0), (self._half, 1)):
             if load >= depth:
                 break
@@ -392,6 +393,7 @@ class MPIExecutor:
         else:
             with self._mpi_lock:
                 request = self._comm.isend(message, rank, tag)
+        doorbell.ring(rank)
         self._orphans.append(request)
 
     # -- the end ---------------------------------------------------------------------------
@@ -465,11 +467,12 @@ class MPIExecutor:
 
     def _wake(self) -> None:
         if self._mpi_lock is None:
-            self._comm.isend(None, 0, WAKE).wait()
+            request = self._comm.isend(None, 0, WAKE)
         else:
             with self._mpi_lock:
                 request = self._comm.isend(None, 0, WAKE)
-            request.wait()
+        doorbell.ring(0)
+        request.wait()
 
     def fail(self, items) -> None:
         _fail(items, self._broken)
@@ -486,6 +489,7 @@ class MPIExecutor:
             else:
                 with self._mpi_lock:
                     requests.append(self._comm.isend(None, rank, tag))
+            doorbell.ring(rank)
         for request in requests:
             _wait_quietly(request)
 

@@ -16,6 +16,7 @@ import itertools
 import time
 
 from ...worker import store
+from . import doorbell
 from .world import DATA, FETCH, FREE, _world
 
 _idents = itertools.count(1)
@@ -27,9 +28,9 @@ def answer(comm, source: int, request) -> None:
     nbytes = store.size_of(key)
     value = store.take_or_get(key, take)
     if value is store.MISSING:
-        comm.send(("data", ident, None, 0), source, DATA)
+        doorbell.send(comm, ("data", ident, None, 0), source, DATA)
         return
-    comm.send(("data", ident, value, nbytes), source, DATA)
+    doorbell.send(comm, ("data", ident, value, nbytes), source, DATA)
 
 
 def serve_pending(comm) -> None:
@@ -56,7 +57,7 @@ def fetch(address, key, take: bool):
     comm = _world.comm
     rank = address[1]
     ident = next(_idents)
-    comm.send(("get", key, take, ident), rank, FETCH)
+    doorbell.send(comm, ("get", key, take, ident), rank, FETCH)
     status = MPI.Status()
     delay = 0.00002
     while True:

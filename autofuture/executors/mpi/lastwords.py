@@ -13,6 +13,7 @@ import threading
 from ...worker import frames as _frames
 from ...worker import runner as _worker
 from ...worker import serialize
+from . import doorbell
 from .world import (
     RESULT,
     SPIN_SECONDS_WORKER,
@@ -123,7 +124,7 @@ def _last_words(act: str, wait: bool = True, leave: bool = True) -> None:
     host = _hostname()
     notice = ("lost", ident, index, completed, output, frames, how, host)
     try:
-        _world.comm.send(notice, 0, RESULT)
+        doorbell.send(_world.comm, notice, 0, RESULT)
     except Exception:
         return  # MPI is unusable here: just go
     if not wait:
@@ -145,7 +146,7 @@ def _park(leave: bool = True) -> None:
         if tag == STOP:
             break
         if tag == TASKS:
-            comm.send(("skipped", request[0]), 0, RESULT)
+            doorbell.send(comm, ("skipped", request[0]), 0, RESULT)
     try:
         _goodbye()
     finally:

@@ -17,7 +17,7 @@ import types
 from ...worker import context as _context
 from ...worker import runner as _worker
 from ...worker import store
-from . import holding
+from . import doorbell, holding
 from .lastwords import _install_last_words
 from .world import (
     _PER_PROCESS_NAMES,
@@ -117,12 +117,12 @@ def serve() -> int:
         ident, labels, capture, batch = request
         if cancelled or comm.Iprobe(0, CANCEL):
             cancelled = True
-            comm.send(("skipped", ident), 0, RESULT)
+            doorbell.send(comm, ("skipped", ident), 0, RESULT)
             continue
         _serving.ident, _serving.labels = ident, labels
         results = _runner(labels)(batch, capture)
         _serving.ident = _serving.labels = None
-        comm.send(("done", ident, results), 0, RESULT)
+        doorbell.send(comm, ("done", ident, results), 0, RESULT)
         if capture == "none":
             _flush()
     _leave_process()

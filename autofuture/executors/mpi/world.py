@@ -22,13 +22,16 @@ long, two while they are short (so it never waits for the round trip); the
 rest wait on rank 0 and go to whichever rank frees up first, so a long task
 never holds a short one hostage behind it.
 
-Waiting for a message: ``AUTOFUTURE_MPI_WAIT=poll`` (the default) probes
-without pause for a moment after each message (a round trip stays in the tens
-of microseconds) and then sleeps between probes, at most 200 µs at a time, so
-an idle rank leaves its core to others (3 ranks on a 2-core laptop, or rank
-0's workflow thread); ``block`` waits in MPI's blocking probe, which spins on
-its core for as long as it waits (the lowest latency when every rank has a
-core of its own).
+Waiting for a message: when every rank runs on one node, a rank with nothing
+to do sleeps on its doorbell, a pipe the sender writes one byte to after each
+message (``doorbell``): it takes no CPU while idle and is scheduled at once
+when rung. Otherwise (ranks on several nodes, or ``AUTOFUTURE_MPI_DOORBELL=0``),
+``AUTOFUTURE_MPI_WAIT=poll`` (the default) probes without pause for a moment
+after each message (a round trip stays in the tens of microseconds) and then
+sleeps between probes, at most 200 µs at a time, so an idle rank leaves its
+core to others (3 ranks on a 2-core laptop, or rank 0's workflow thread);
+``block`` waits in MPI's blocking probe, which spins on its core for as long
+as it waits (the lowest latency when every rank has a core of its own).
 
 Failures. A task exception is an ordinary task error. A worker that ends its
 own process (``os._exit``, ``os.kill`` of itself, ``os.abort``, C's ``exit``),
@@ -63,6 +66,7 @@ import time
 from ... import _config
 from ..._errors import Terminated
 from ...worker import runner as _worker
+from . import doorbell
 
 # Message tags on autofuture's communicator.
 TASKS, RESULT, CANCEL, STOP, WAKE, BYE = 1, 2, 3, 4, 5, 6
@@ -185,6 +189,8 @@ def start() -> int | None:
         _watch_launcher()
     here = (_hostname(), os.getpid(), _started(os.getpid())) if _world.rank == 0 else None
     _world.root = _world.comm.bcast(here, root=0)
+    doorbell.setup(_world.comm, _world.rank, _hostname(),
+                   wanted=doorbell.enabled() and not _world.block)
     return _world.rank
 
 def _at_exit() -> None:
@@ -213,7 +219,10 @@ def _release() -> None:
     _world.released = True
     comm = _world.comm
     ranks = range(1, _world.size)
-    for request in [comm.isend(None, rank, STOP) for rank in ranks]:
+    requests = [comm.isend(None, rank, STOP) for rank in ranks]
+    for rank in ranks:
+        doorbell.ring(rank)
+    for request in requests:
         request.wait()
     waiting = set(ranks)
     deadline = time.monotonic() + 30
@@ -297,6 +306,8 @@ def _next_message(comm, source, status, spin: float, lock=None):
     message = probe()
     if message is not None:
         return message
+    if doorbell.used():
+        return _wait_on_doorbell(probe)
     deadline = time.perf_counter() + spin
     while time.perf_counter() < deadline:
         time.sleep(0)  # lets another thread of this process (the workflow) run
@@ -310,6 +321,24 @@ def _next_message(comm, source, status, spin: float, lock=None):
         if message is not None:
             return message
         delay = min(2 * delay, LONGEST_SLEEP_SECONDS)
+
+def _wait_on_doorbell(probe):
+    """Sleep on this rank's doorbell (see ``doorbell``), probing each time it rings.
+
+    A ring is followed by probes without pause for a moment: MPI's first probe
+    after a sleep often misses a message that is already there.
+    """
+    seconds = doorbell.FIRST_WAIT_SECONDS
+    while True:
+        rung = doorbell.wait(seconds)
+        deadline = time.perf_counter() + (doorbell.RUNG_PROBE_SECONDS if rung else 0.0)
+        while True:
+            message = probe()
+            if message is not None:
+                return message
+            if time.perf_counter() >= deadline:
+                break
+        seconds = min(2 * seconds, doorbell.LONGEST_WAIT_SECONDS)
 
 def _wait_quietly(request) -> None:
     if request is not None:
