@@ -9,6 +9,7 @@ show: the look-ahead bound, the options under which maps take the per-element pa
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 
@@ -221,4 +222,5 @@ def test_an_element_whose_result_cannot_travel_fails_at_its_turn(tmp_path):
     assert lines[20:] == [f"make {i}" for i in range(6)]
     assert "SerializationError: task make() at prog.py:11: its result, a builtins.generator" \
         in result.stderr
-    assert "in <listcomp>" in result.stderr
+    if sys.version_info < (3, 12):  # from 3.12 a comprehension has no frame of its own
+        assert "in <listcomp>" in result.stderr
