@@ -398,7 +398,23 @@ def test_displays(text, expected):
 # -- comprehensions ----------------------------------------------------------------------
 
 COMPREHENSIONS = [
-    case("list", "r = [f(x) for x in xs]", "r = [__af__.call(f, x) for x in __af__.iterate(xs)]"),
+    # One call of a name per element, of names and constants: a map (runtime/maps.py).
+    case("list-map", "r = [f(x) for x in xs]", "r = [__af__.each(f, x) for x in __af__.mapping(xs)]"),
+    case("list-map-other-names", "r = [f(x, y, 3, None) for x in range(n)]",
+         "r = [__af__.each(f, x, y, 3, None) for x in __af__.mapping(__af__.call(range, n))]"),
+    # Anything else in the element, an `if`, two generators, keywords: no map.
+    case("list-not-map-expression", "r = [f(x + 1) for x in xs]",
+         "r = [__af__.call(f, __af__.op('+', x, 1)) for x in __af__.iterate(xs)]"),
+    case("list-not-map-keyword", "r = [f(x, k=1) for x in xs]",
+         "r = [__af__.call(f, x, k=1) for x in __af__.iterate(xs)]"),
+    case("list-not-map-if", "r = [f(x) for x in xs if x]",
+         "r = [__af__.call(f, x) for x in __af__.iterate(xs) if __af__.value(x)]"),
+    case("list-not-map-method", "r = [o.f(x) for x in xs]",
+         "r = [__af__.method(o, 'f', x) for x in __af__.iterate(xs)]"),
+    case("list-not-map-tuple-target", "r = [f(a) for a, b in xs]",
+         "r = [__af__.call(f, a) for a, b in __af__.iterate(xs, (None, None))]"),
+    case("list-not-map-frame-builtin", "r = [eval(x) for x in xs]",
+         "r = [eval(__af__.value(x)) for x in __af__.iterate(xs)]"),
     case("if-strict", "r = [x for x in xs if x > 0]",
          "r = [x for x in __af__.iterate(xs) if __af__.value(__af__.op('>', x, 0))]"),
     case("two-ifs", "r = [x for x in xs if a if b]",
@@ -413,7 +429,7 @@ COMPREHENSIONS = [
          "r = [__af__.op('*', x, y) for x in __af__.iterate(xs) "
          "for y in __af__.iterate(__af__.call(f, x))]"),
     case("nested", "r = [[g(y) for y in row] for row in m]",
-         "r = [[__af__.call(g, y) for y in __af__.iterate(row)] for row in __af__.iterate(m)]"),
+         "r = [[__af__.each(g, y) for y in __af__.mapping(row)] for row in __af__.iterate(m)]"),
     case("set-elements-are-keys", "r = {f(x) for x in xs}",
          "r = {__af__.key(__af__.call(f, x)) for x in __af__.iterate(xs)}"),
     case("dict-keys-are-keys", "r = {k: f(v) for k, v in items}",

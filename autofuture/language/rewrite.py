@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from . import plainloop
+from . import mapcalls, plainloop
 from .nodes import (
     OPERATIONS,
     RUNTIME,
@@ -37,7 +37,7 @@ from .nodes import (
 )
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 17
+SCHEMA = 18
 
 RUNTIME_MODULE = "autofuture.runtime.abi"
 
@@ -553,8 +553,11 @@ class _Rewriter:
                                  is_async=gen.is_async)
 
     def expr_ListComp(self, node):
-        return ast.ListComp(elt=self.expr(node.elt),
-                            generators=[self.comprehension(g) for g in node.generators])
+        rewritten = ast.ListComp(elt=self.expr(node.elt),
+                                 generators=[self.comprehension(g) for g in node.generators])
+        if mapcalls.mappable(node, FRAME_BUILTINS | FRAME_BUILTINS_WITHOUT_ARGS):
+            return mapcalls.as_map(rewritten)  # one call per element: runtime/maps.py
+        return rewritten
 
     def expr_SetComp(self, node):
         return ast.SetComp(elt=self.key(node.elt),

@@ -21,6 +21,7 @@ from ..worker import serialize
 from . import callees
 from . import current as _slot
 from . import effects as _effects
+from . import maps as _maps
 from . import runahead as _runahead
 from . import tracebacks as _tb
 from .callees import TASK, WORKFLOW
@@ -35,6 +36,7 @@ from .inturn import conflicts as _conflicts
 from .inturn import effect_pending as _effect_pending
 from .inturn import in_turn as _in_turn
 from .inturn import settled as _settled
+from .maps import each, mapping
 from .ordering import call_method, call_value
 from .plainbody import BUILTIN, FUTURES_MADE, NAME_ERROR, PLAIN_RECEIVERS, local_calls, now  # noqa: F401
 from .runahead import VALUES, fixed, shared_value
@@ -581,10 +583,12 @@ def augattr(obj, name, symbol, value):
     _mutate(_augattr, (obj, name, symbol, value), symbol)
 
 
+_maps.bind(call, iterate)  # a map's element that is not in a slice is a call as any other
+
 __all__ = [
     "enter_module", "end_module", "value", "truth", "values", "key", "subject", "barrier", "settle",
     "caught", "iterate",
-    "call",
+    "call", "each", "mapping",
     "method", "getattr", "getitem", "op", "compare", "slice", "fstring", "unpack",
     "setattr", "delattr", "setitem", "delitem", "augitem", "augattr", "now",
 ]
