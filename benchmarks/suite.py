@@ -25,6 +25,8 @@ under ``python -m autofuture -n 2`` and plain ``python``, taking turns),
 ``mpi`` (the fan-out under ``mpiexec -n 3`` and an oversubscribed ``-n 16``,
 with the bytes rank 0 received, counted from the run's ``--trace``),
 ``driver`` (100,000 local operations and no task, against plain ``python``),
+``hotloop`` (a marked script's hot loop of local operations with no task call in
+it, before the script's first task and after it, against plain ``python``),
 ``scale`` (10,000 and 100,000 no-op tasks: driver time and peak-RSS growth
 per task, one fresh process per repetition).
 
@@ -135,6 +137,7 @@ FANOUT_BRANCHES = 8
 FANOUT_PEERS = ["loky", "ppe", "joblib", "ray", "dask-processes", "dask-distributed"]
 MPI_RANKS = (3, 16)                 # 16 ranks on this machine's cores: oversubscribed
 DRIVER_ITERATIONS = 20_000          # x 5 operations = 100,000
+HOTLOOP_ITERATIONS = 20_000
 SCALE_SIZES = (10_000, 100_000)
 
 
@@ -252,7 +255,7 @@ def build_plan(selected: list[str], runners: list[str], s: Settings, cpu: tuple[
     af: dict[str, list[list[str]]] = {}
     peer: dict[str, list[dict]] = {r: [] for r in runners
                                    if r not in ("autofuture", "dask-submit", *ENGINE_RUNNERS)}
-    python: list[list[str]] = []
+    python: list[tuple[str, list[str]]] = []  # (case, command)
     if "noop" in selected:
         af["noop"] = [autofuture_command("af_noop.py", NOOP_TASKS, s.repeat, 200)]
         for r in peer:
@@ -296,8 +299,12 @@ def build_plan(selected: list[str], runners: list[str], s: Settings, cpu: tuple[
                                 "branches": FANOUT_BRANCHES, **common})
     if "driver" in selected:
         af["driver"] = [autofuture_command("af_driver.py", DRIVER_ITERATIONS, s.repeat)]
-        python.append([sys.executable, str(CASES / "af_driver.py"), str(DRIVER_ITERATIONS),
-                       str(s.repeat)])
+        python.append(("driver", [sys.executable, str(CASES / "af_driver.py"),
+                                  str(DRIVER_ITERATIONS), str(s.repeat)]))
+    if "hotloop" in selected:
+        af["hotloop"] = [autofuture_command("af_hotloop.py", HOTLOOP_ITERATIONS, s.repeat)]
+        python.append(("hotloop", [sys.executable, str(CASES / "af_hotloop.py"),
+                                   str(HOTLOOP_ITERATIONS), str(s.repeat)]))
     return af, {r: p for r, p in peer.items() if p}, python
 
 
@@ -426,9 +433,9 @@ def run_all(selected: list[str], runners: list[str], s: Settings, cpu: tuple[int
                         print(f"  round {index + 1}: autofuture {case}", file=sys.stderr)
                         note("autofuture", run_process(command, s.timeout), [case])
             elif runner == "python":
-                for command in python:
-                    print(f"  round {index + 1}: plain python driver", file=sys.stderr)
-                    note("python", run_process(command, s.timeout), ["driver"])
+                for case, command in python:
+                    print(f"  round {index + 1}: plain python {case}", file=sys.stderr)
+                    note("python", run_process(command, s.timeout), [case])
             elif runner in peer_plans:
                 plan = peer_plans[runner]
                 print(f"  round {index + 1}: {runner} "
@@ -614,9 +621,24 @@ def build_rows(records, errors, runners: list[str], skip: dict[str, str]):
         rows = rows_for("driver", lead + ["python"], "ms", lambda r: r["seconds"] * 1e3)
         if len(rows) == 2 and rows[0].samples and rows[1].samples:
             rows[1].ratio = median(rows[0].samples) / median(rows[1].samples)
-            rows[1].target = Target("<=", 3.0)
+            rows[1].target = Target("<=", 2.0)
         blocks.append((f"futurized driver, {5 * DRIVER_ITERATIONS:,} local operations, "
                        "no task",
+                       "ratio = time under python -m autofuture / time under plain python "
+                       "(the same file)", rows))
+    for case, when in (("hotloop-before", "before the script's first task"),
+                       ("hotloop-after", "after its first task")):
+        if case not in records and "hotloop" not in errors:
+            continue
+        rows = rows_for(case, lead + ["python"], "ms", lambda r: r["seconds"] * 1e3)
+        for row in rows:
+            if not row.samples and row.skipped == "not run":
+                row.skipped = errors.get("hotloop", {}).get(row.runner) or "not run"
+        if len(rows) == 2 and rows[0].samples and rows[1].samples:
+            rows[1].ratio = median(rows[0].samples) / median(rows[1].samples)
+            rows[1].target = Target("<=", 1.2)
+        blocks.append((f"a hot loop with no task call, {HOTLOOP_ITERATIONS:,} iterations, "
+                       f"{when}",
                        "ratio = time under python -m autofuture / time under plain python "
                        "(the same file)", rows))
     if "scale" in records or "scale" in errors:
@@ -938,7 +960,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="one round, fewer repetitions (about 3 minutes)")
     parser.add_argument("--only",
                         default="noop,map,latency,dag,cpu,arrays,fanout,program,mpi,driver,"
-                        "scale",
+                        "hotloop,scale",
                         help="comma-separated benchmarks (default: all)")
     parser.add_argument("--runners", default=",".join(["autofuture", *ALL_PEERS,
                                                        *ENGINE_RUNNERS, "dask-submit"]),
@@ -957,7 +979,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [r for r in runners if r not in LABELS] + [
         b for b in selected
         if b not in ("noop", "map", "latency", "dag", "cpu", "arrays", "fanout", "program",
-                     "mpi", "driver", "scale")]
+                     "mpi", "driver", "hotloop", "scale")]
     if unknown:
         parser.error(f"unknown: {', '.join(unknown)}")
     skip = missing_peers(runners)

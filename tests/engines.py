@@ -24,7 +24,8 @@ PROGRAMS = (
     "aliasing", "argv_reader", "assert_fail", "big_payload", "capture_by_value",
     "caught_traceback", "classes_and_instances", "closures", "custom_exception",
     "deep_traceback", "diamond", "exit_code", "exit_in_task", "failing_dependency",
-    "fanout_200", "imported_helper", "main_guard", "numpy_arrays", "print_then_fail",
+    "fanout_200", "imported_helper", "main_guard", "map_error_middle", "map_print_inside",
+    "numpy_arrays", "print_then_fail",
     "process_state", "task_output", "try_except_task",
 )
 

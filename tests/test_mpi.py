@@ -76,7 +76,7 @@ def test_the_launcher_is_found_from_its_environment(env, size, rank, monkeypatch
 # the program's path, sys.exit in a task, nested workflows, no tasks at all.
 SUBSET = ("task_output", "custom_exception", "failing_dependency", "numpy_arrays",
           "big_payload", "process_state", "imported_helper", "exit_in_task",
-          "workflow_recursive", "empty_program")
+          "workflow_recursive", "empty_program", "map_error_middle", "map_print_inside")
 # Exceptions crossing the boundary whole (whole traceback text compared): their own
 # classes whatever their __init__, chains, groups, notes, hints, unsendable attributes.
 ERRORS = ("error_custom_init", "error_chain_deep", "error_group", "error_notes_chain",

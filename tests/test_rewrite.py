@@ -71,6 +71,22 @@ class _Unguard(ast.NodeTransformer):
         self.guards += 1
         return node.orelse
 
+    def visit_If(self, node):
+        """A loop body versioned by ``language.plainloop``: the rewritten half."""
+        self.generic_visit(node)
+        if not ast.unparse(node.test).startswith("not __af__.FUTURES_MADE"):
+            return node
+        return node.orelse
+
+    def visit_Try(self, node):
+        """... and without the look at its callees before the loop."""
+        first = node.body[0]
+        if isinstance(first, ast.Assign) \
+                and ast.unparse(first.value).startswith("__af__.local_calls("):
+            return None
+        self.generic_visit(node)
+        return node
+
 
 def unguarded(module: ast.Module) -> tuple[ast.Module, int]:
     transformer = _Unguard()
@@ -382,7 +398,23 @@ def test_displays(text, expected):
 # -- comprehensions ----------------------------------------------------------------------
 
 COMPREHENSIONS = [
-    case("list", "r = [f(x) for x in xs]", "r = [__af__.call(f, x) for x in __af__.iterate(xs)]"),
+    # One call of a name per element, of names and constants: a map (runtime/maps.py).
+    case("list-map", "r = [f(x) for x in xs]", "r = [__af__.each(f, x) for x in __af__.mapping(xs)]"),
+    case("list-map-other-names", "r = [f(x, y, 3, None) for x in range(n)]",
+         "r = [__af__.each(f, x, y, 3, None) for x in __af__.mapping(__af__.call(range, n))]"),
+    # Anything else in the element, an `if`, two generators, keywords: no map.
+    case("list-not-map-expression", "r = [f(x + 1) for x in xs]",
+         "r = [__af__.call(f, __af__.op('+', x, 1)) for x in __af__.iterate(xs)]"),
+    case("list-not-map-keyword", "r = [f(x, k=1) for x in xs]",
+         "r = [__af__.call(f, x, k=1) for x in __af__.iterate(xs)]"),
+    case("list-not-map-if", "r = [f(x) for x in xs if x]",
+         "r = [__af__.call(f, x) for x in __af__.iterate(xs) if __af__.value(x)]"),
+    case("list-not-map-method", "r = [o.f(x) for x in xs]",
+         "r = [__af__.method(o, 'f', x) for x in __af__.iterate(xs)]"),
+    case("list-not-map-tuple-target", "r = [f(a) for a, b in xs]",
+         "r = [__af__.call(f, a) for a, b in __af__.iterate(xs, (None, None))]"),
+    case("list-not-map-frame-builtin", "r = [eval(x) for x in xs]",
+         "r = [eval(__af__.value(x)) for x in __af__.iterate(xs)]"),
     case("if-strict", "r = [x for x in xs if x > 0]",
          "r = [x for x in __af__.iterate(xs) if __af__.value(__af__.op('>', x, 0))]"),
     case("two-ifs", "r = [x for x in xs if a if b]",
@@ -397,7 +429,7 @@ COMPREHENSIONS = [
          "r = [__af__.op('*', x, y) for x in __af__.iterate(xs) "
          "for y in __af__.iterate(__af__.call(f, x))]"),
     case("nested", "r = [[g(y) for y in row] for row in m]",
-         "r = [[__af__.call(g, y) for y in __af__.iterate(row)] for row in __af__.iterate(m)]"),
+         "r = [[__af__.each(g, y) for y in __af__.mapping(row)] for row in __af__.iterate(m)]"),
     case("set-elements-are-keys", "r = {f(x) for x in xs}",
          "r = {__af__.key(__af__.call(f, x)) for x in __af__.iterate(xs)}"),
     case("dict-keys-are-keys", "r = {k: f(v) for k, v in items}",
@@ -668,6 +700,65 @@ CONTROL = [
 @pytest.mark.parametrize(("text", "expected"), CONTROL)
 def test_control_flow(text, expected):
     run_table(text, expected)
+
+
+# -- a loop body as written while no future was ever made (language.plainloop) ----------
+
+PLAIN_LOOPS = [
+    case("simple-body-versioned", "for i in xs:\n    y = p[i].y\n    out.append(y + 1)\n", """
+        try:
+            __af_t1 = __af__.local_calls((out,), ('append',))
+        except __af__.NAME_ERROR:
+            __af_t1 = False
+        for i in __af__.iterate(xs):
+            if not __af__.FUTURES_MADE and __af_t1:
+                y = p[i].y
+                (out.append(y + 1) if __af__.typeof(out) in __af__.PLAIN_RECEIVERS
+                 else __af__.now(__af__.method(
+                     out, 'append',
+                     y + 1 if __af__.typeof(y) in __af__.ATOMS else __af__.op('+', y, 1))))
+            else:
+                y = __af__.getattr(__af__.getitem(p, i), 'y')
+                __af__.method(out, 'append',
+                              y + 1 if __af__.typeof(y) in __af__.ATOMS
+                              else __af__.op('+', y, 1))
+        """),
+    case("calls-through-the-runtime-unless-builtin", "for i in xs:\n    print(f(i))\n", """
+        try:
+            __af_t1 = __af__.local_calls((print, f), ('', ''))
+        except __af__.NAME_ERROR:
+            __af_t1 = False
+        for i in __af__.iterate(xs):
+            if not __af__.FUTURES_MADE and __af_t1:
+                (print(f(i) if __af__.typeof(f) is __af__.BUILTIN
+                       else __af__.now(__af__.call(f, i)))
+                 if __af__.typeof(print) is __af__.BUILTIN
+                 else __af__.now(__af__.call(print, __af__.call(f, i))))
+            else:
+                __af__.call(print, __af__.call(f, i))
+        """),
+    case("other-callee-not-versioned", "for i in xs:\n    g(i)(i)\n", """
+        for i in __af__.iterate(xs):
+            __af__.call(__af__.call(g, i), i)
+        """),
+    case("callee-bound-in-the-loop-not-versioned", "for f in fs:\n    f(1)\n", """
+        for f in __af__.iterate(fs):
+            __af__.call(f, 1)
+        """),
+    case("nested-loop-not-versioned", "for i in xs:\n    for j in ys:\n        pass\n", """
+        for i in __af__.iterate(xs):
+            for j in __af__.iterate(ys):
+                if not __af__.FUTURES_MADE:
+                    pass
+                else:
+                    pass
+        """),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PLAIN_LOOPS)
+def test_plain_loop_bodies(text, expected):
+    assert rewritten(text, guards=True) == ast.unparse(ast.parse(_dedent(expected)))
 
 
 # -- with and try: a barrier before, the body guarded -------------------------------------

@@ -113,10 +113,10 @@ def _message_in_band(message):
     """The message with its out-of-band buffers (numpy arrays) as bytearrays: Parsl
     pickles with the default protocol, which cannot send them apart."""
     context, function_payloads, tasks = message
-    if not any(data is not None and rest for _, _, (data, rest) in tasks):
+    if not any(task[2][0] is not None and task[2][1] for task in tasks):
         return message
-    return context, function_payloads, [(index, number, runner.in_band(payload))
-                                        for index, number, payload in tasks]
+    return context, function_payloads, [(index, number, runner.in_band(payload), *whole_slice)
+                                        for index, number, payload, *whole_slice in tasks]
 
 
 class ParslExecutor:

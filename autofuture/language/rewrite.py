@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import copy
 
+from . import mapcalls, plainloop
 from .nodes import (
     OPERATIONS,
     RUNTIME,
@@ -36,7 +37,7 @@ from .nodes import (
 )
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 13
+SCHEMA = 18
 
 RUNTIME_MODULE = "autofuture.runtime.abi"
 
@@ -226,19 +227,23 @@ class _Rewriter:
 
     def stmt_For(self, node):
         target, body = node.target, self.block(node.body)
+        head: list[ast.stmt] = []
         if target_shape(target) is not None and simple_target(target):
             # ``for a, b in xs``: each item is unpacked by the first statement of the
             # body, located at the target, where Python reports an unpacking error.
             item = self.temp()
             unpacked = at(runtime_call("unpack", [name_node(item), const(target_shape(target))]),
                           target)
-            body.insert(0, at(ast.Assign(targets=[unstarred(target)], value=unpacked), target))
+            head = [at(ast.Assign(targets=[unstarred(target)], value=unpacked), target)]
             target = at(name_node(item, ast.Store()), target)
         elif simple_target(target):
             target = unstarred(target)
-        new = ast.For(target=target, iter=self.iterate(node.iter), body=body,
+        before: list[ast.stmt] = []
+        if plainloop.eligible(node.body, node.target):  # as written while no future exists
+            before, body = plainloop.versioned(node, body, self.expr, self.temp)
+        new = ast.For(target=target, iter=self.iterate(node.iter), body=head + body,
                       orelse=self.block(node.orelse), type_comment=node.type_comment)
-        return [ast.copy_location(new, node)]
+        return [*before, ast.copy_location(new, node)]
 
     def stmt_While(self, node):
         new = ast.While(test=self.strict(node.test), body=self.block(node.body),
@@ -548,8 +553,11 @@ class _Rewriter:
                                  is_async=gen.is_async)
 
     def expr_ListComp(self, node):
-        return ast.ListComp(elt=self.expr(node.elt),
-                            generators=[self.comprehension(g) for g in node.generators])
+        rewritten = ast.ListComp(elt=self.expr(node.elt),
+                                 generators=[self.comprehension(g) for g in node.generators])
+        if mapcalls.mappable(node, FRAME_BUILTINS | FRAME_BUILTINS_WITHOUT_ARGS):
+            return mapcalls.as_map(rewritten)  # one call per element: runtime/maps.py
+        return rewritten
 
     def expr_SetComp(self, node):
         return ast.SetComp(elt=self.key(node.elt),

@@ -1,15 +1,12 @@
 """What rewritten code calls, one function per construct (imported as ``__af__``).
 
-Each function has a fast path: when nothing is pending in the program-order
-log and no future is involved, it does exactly what Python would, at once.
-Otherwise it adds an entry to the log (``runtime.scheduler``) and returns a
-future. Functions that need a value (``value``, ``key``, ``iterate``,
-``barrier``) are the strict points of SPEC §4.
+Each function has a fast path (nothing pending, no future: what Python would do, at
+once); otherwise it adds an entry to the log (``runtime.scheduler``) and returns a future.
+``value``, ``key``, ``iterate``, ``barrier`` are the strict points of SPEC §4.
 
-While an effect is pending, a read of a mutable object, whatever name it is
-reached by, waits for it (``runtime.runahead`` has the rule): a read of a
-plain object becomes a lazy read in the log, a strict point settles the
-pending effects first (``runtime.inturn``).
+While an effect is pending, a read of a mutable object (by whatever name) waits for
+it (``runtime.runahead``): a read of a plain object becomes a lazy read in the log, a
+strict point settles the pending effects first (``runtime.inturn``).
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ from ..worker import serialize
 from . import callees
 from . import current as _slot
 from . import effects as _effects
+from . import maps as _maps
 from . import runahead as _runahead
 from . import tracebacks as _tb
 from .callees import TASK, WORKFLOW
@@ -38,7 +36,9 @@ from .inturn import conflicts as _conflicts
 from .inturn import effect_pending as _effect_pending
 from .inturn import in_turn as _in_turn
 from .inturn import settled as _settled
+from .maps import each, mapping
 from .ordering import call_method, call_value
+from .plainbody import BUILTIN, FUTURES_MADE, NAME_ERROR, PLAIN_RECEIVERS, local_calls, now  # noqa: F401
 from .runahead import VALUES, fixed, shared_value
 from .scheduler import current
 from .shapes import check_arity as _check_arity
@@ -46,7 +46,7 @@ from .shapes import format_now as _format_now
 from .shapes import format_parts as _format
 from .shapes import tuples as _tuples
 from .shapes import unpacker as _unpacker
-from .values import _ATOMS, find_futures, resolve
+from .values import _ATOMS, atoms_only, find_futures, resolve
 
 _getattr = builtins.getattr
 
@@ -241,7 +241,7 @@ def call(fn, /, *args, **kwargs):
         scheduler = _slot.scheduler
         if scheduler is None or not scheduler.logs[-1]:
             for arg in args:
-                if type(arg) not in _ATOMS:
+                if type(arg) not in _ATOMS and (type(arg) is not tuple or not atoms_only(arg)):
                     break
             else:  # the fast path: a builtin or class, plain values, nothing pending
                 return fn(*args)
@@ -277,7 +277,7 @@ def method(obj, name: str, /, *args, **kwargs):
     if type(fn) is _BUILTIN and not kwargs and fn is not _WARN:
         if scheduler is None or not scheduler.logs[-1]:
             for arg in args:
-                if type(arg) not in _ATOMS:
+                if type(arg) not in _ATOMS and (type(arg) is not tuple or not atoms_only(arg)):
                     break
             else:  # the fast path: list.append(1) and the like with nothing pending
                 return fn(*args)
@@ -583,10 +583,12 @@ def augattr(obj, name, symbol, value):
     _mutate(_augattr, (obj, name, symbol, value), symbol)
 
 
+_maps.bind(call, iterate)  # a map's element that is not in a slice is a call as any other
+
 __all__ = [
     "enter_module", "end_module", "value", "truth", "values", "key", "subject", "barrier", "settle",
     "caught", "iterate",
-    "call",
+    "call", "each", "mapping",
     "method", "getattr", "getitem", "op", "compare", "slice", "fstring", "unpack",
-    "setattr", "delattr", "setitem", "delitem", "augitem", "augattr",
+    "setattr", "delattr", "setitem", "delitem", "augitem", "augattr", "now",
 ]

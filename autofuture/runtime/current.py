@@ -11,6 +11,11 @@ import threading
 #: The run's scheduler, or None between runs; read directly on hot paths.
 scheduler = None
 _lock = threading.Lock()
+#: Empty until the process makes its first ``autofuture.Future`` (``Future.__init__``),
+#: then ``[True]`` for good. While it is empty no future exists anywhere: rewritten
+#: loops run their bodies as written (``language.plainloop``) and nothing is looked
+#: through for futures (``values.find_futures``).
+futures_made: list = []
 
 
 def get():

@@ -73,7 +73,7 @@ class Entry:
                  "failure", "site", "output", "after", "check", "waiters", "writes", "held",
                  "context", "discarded",
                  "name", "suffix", "_label", "committed", "lost_on", "handling", "needs", "node",
-                 "parked", "inputs_at", "timeout")
+                 "parked", "inputs_at", "timeout", "slice")
 
     def __init__(self, kind, run, args, kwargs, site, name, early):
         self.kind = kind
@@ -120,6 +120,7 @@ class Entry:
         self.parked = 0  # lost inputs it waits for
         self.inputs_at = None  # for the trace: (bytes, process) of each held input
         self.timeout = None  # seconds an attempt may run before its worker is killed
+        self.slice = None  # a map's slice of elements, one entry for all (runtime.maps)
 
     @property
     def call_label(self) -> str:

@@ -34,6 +34,7 @@ from . import current as _slot
 from .held import Held
 
 _UNSET = object()
+_MADE = _slot.futures_made  # filled for good by the process's first Future
 _CONDITION_LOCK = threading.Lock()
 _HTML_DETAIL = 1000  # characters of a value's repr that _repr_html_ shows
 
@@ -71,6 +72,8 @@ class Future(concurrent.futures.Future):
         self._af_shared = 0
         self._af_arity = arity
         self._af_sources = ()
+        if not _MADE:
+            _MADE.append(True)
 
     @property
     def _af_label(self) -> str:

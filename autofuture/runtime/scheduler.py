@@ -278,6 +278,8 @@ class Scheduler(Ordering, Sending):
         else:
             future._af_value = value
             future._af_settle(value)
+        if entry.slice is not None:  # a map's elements not given a value fail with it
+            entry.slice.settle(self, failure)
         entry.run = entry.args = entry.kwargs = entry.handling = None
         entry.future = None  # the future keeps its entry, not the other way round
         dependents = future._af_dependents
@@ -288,6 +290,12 @@ class Scheduler(Ordering, Sending):
             # No reference of ours keeps it alive while dependents are sent: a task may
             # then take a held value no future refers to (see runtime.locality).
             del future
+            self._wake_dependents(dependents, None, None)
+        else:
+            self._wake_dependents(dependents, failure, future)
+
+    def _wake_dependents(self, dependents, failure, future) -> None:
+        """A future has its value (``failure`` None) or failed: the entries waiting for it."""
         for dependent in dependents:
             if dependent.finished or dependent.discarded:
                 continue

@@ -169,7 +169,10 @@ class Sending(Locality):
             if index is None:
                 index = indexes[id(function_payload)] = len(function_payloads)
                 function_payloads.append(function_payload)
-            tasks.append((index, entry.number, task_payload))
+            if entry.slice is None:
+                tasks.append((index, entry.number, task_payload))
+            else:  # the worker runs it element by element (worker.runner._run_slice)
+                tasks.append((index, entry.number, task_payload, True))
             sendable.append(entry)
         if not sendable:
             return None
@@ -229,6 +232,9 @@ class Sending(Locality):
             return
         durations = []
         for entry, (ok, payload, output, timing) in zip(batch, results, strict=True):
+            if entry.slice is not None:  # a map's slice: its elements' values, or a failure
+                entry.slice.received(self, entry, ok, payload, output, timing)
+                continue
             durations.append(timing[1] - timing[0])
             if entry.node is not None:  # a lost result made again: its output was shown
                 self._recomputed(entry, ok, payload)

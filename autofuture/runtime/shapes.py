@@ -9,6 +9,8 @@ they are registered as structural reads (``runahead.structural``).
 
 from __future__ import annotations
 
+import types as _types
+
 from . import runahead as _runahead
 from . import tracebacks as _tb
 from .future import Future
@@ -63,7 +65,7 @@ def check_arity(future: Future):
     return check_arity
 
 
-_runahead.structural(check_arity(Future()).__code__)
+_runahead.structural(check_arity(_types.SimpleNamespace(_af_arity=0, _af_label="")).__code__)
 
 
 def format_now(parts):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import types
 
+from . import current as _slot
 from .future import Future
 from .held import value_of
 
@@ -16,10 +17,21 @@ _ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None), range, ty
 
 
 _CONTAINERS = (list, tuple, set, frozenset, dict)
+_MADE = _slot.futures_made
+
+
+def atoms_only(items: tuple) -> bool:
+    """A tuple of plain values only (``(key, 3)``): nothing in it can be a future."""
+    for item in items:
+        if type(item) not in _ATOMS:
+            return False
+    return True
 
 
 def find_futures(obj, found: list) -> None:
     """Append every Future inside lists, tuples, dicts and sets of ``obj``."""
+    if not _MADE:
+        return  # no Future was ever made in this process: there is none to find
     t = type(obj)
     if t in _ATOMS:
         return

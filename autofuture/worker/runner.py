@@ -267,6 +267,61 @@ def _run_one(fn, args, kwargs, capture: str, worker: str, number: int = 0, hold:
             ThreadLocalStreams.local.chunks = None
 
 
+def _run_slice(fn, arglists, capture: str, worker: str, context) -> tuple:
+    """A map's slice: ``fn(*args)`` for each argument tuple in order, as ``run_batch``
+    runs separate tasks (the context checked between them, output captured), up to
+    the first failure; one result for all: (ok, (values, ErrorInfo or None), output,
+    timing). The values travel as one payload, the output as one list: ``marks``
+    cut it where an element whose value cannot be sent ends it instead.
+    """
+    chunks: list = []
+    marks: list = []
+    start = time.time()
+    saved = None
+    if capture == "process":
+        saved = sys.stdout, sys.stderr
+        out, err = _captures(saved)
+        out._chunks = err._chunks = chunks
+        sys.stdout, sys.stderr = out, err
+    elif capture == "thread":
+        ThreadLocalStreams.local.chunks = chunks
+    outside = sys.exc_info()[1] if capture == "none" else None
+    values: list = []
+    failed = None
+    reset = _own_process
+    try:
+        for args in arglists:
+            if reset and values:
+                _context.apply(context)
+            try:
+                values.append(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - this element's error, in order
+                failed = error_info(exc, outside=outside)
+                break
+            marks.append(len(chunks))
+    finally:
+        if saved is not None:
+            out._chunks = err._chunks = _DISCARD
+            sys.stdout, sys.stderr = saved
+        elif capture == "thread":
+            ThreadLocalStreams.local.chunks = None
+    out_of_band = capture == "process"
+    try:
+        data = serialize.value_payload(values, out_of_band=out_of_band)
+    except Exception:  # noqa: BLE001 - the first element whose value cannot travel fails
+        for index, value in enumerate(values):
+            try:
+                serialize.value_payload(value, out_of_band=out_of_band)
+            except Exception as exc:  # noqa: BLE001
+                failed = (None, "SerializationError",
+                          f"its result, a {type(value).__module__}.{type(value).__qualname__}, "
+                          f"could not be sent back to the workflow ({exc})")
+                del values[index:], chunks[marks[index]:]
+                break
+        data = serialize.value_payload(values, out_of_band=out_of_band)
+    return (failed is None, (data, failed), chunks, (start, time.time(), worker))
+
+
 def _load(payload, what: str, buffers=()):
     """(value, None), or (None, failed result) when the payload cannot be read here."""
     if payload is None:  # inline (see serialize.call_payload)
@@ -368,7 +423,7 @@ def run_batch(message, capture: str = "process", worker: str | None = None) -> l
     slots = capture == "process"
     functions: dict[int, tuple] = {}
     results = []
-    for index, number, (payload, buffers) in tasks:
+    for index, number, (payload, buffers), *whole_slice in tasks:
         if slots:
             _mark_running(number)
         if results and _own_process:
@@ -382,6 +437,9 @@ def run_batch(message, capture: str = "process", worker: str | None = None) -> l
             if index not in functions:
                 functions[index] = _function(function_payloads[index])
             fn, failed = functions[index]
+        if whole_slice:  # a map's slice (runtime.maps): args is (argument tuples,)
+            results.append(failed or _run_slice(fn, args[0], capture, worker, context))
+            continue
         results.append(failed or _run_one(fn, args, kwargs, capture, worker, number, threshold))
     if slots:
         _mark_running(0)
@@ -431,8 +489,8 @@ def run_hosted(message, capture: str = "process", slots: str | None = None,
                           _engine_variable)
         _hosted_threads = threads
     context, function_payloads, tasks = message[:3]
-    message = (context, function_payloads, [(index, number, _writable(payload))
-                                            for index, number, payload in tasks],
+    message = (context, function_payloads, [(index, number, _writable(payload), *whole_slice)
+                                            for index, number, payload, *whole_slice in tasks],
                *message[3:])
     if capture == "process" and _hosted_threads > 1:
         results = run_batch(message, "thread",
@@ -441,8 +499,15 @@ def run_hosted(message, capture: str = "process", slots: str | None = None,
         results = run_batch(message, capture)
     # Results travel in band, in bytearrays: whatever protocol the engine pickles with,
     # and the workflow gets arrays it may write to.
-    return [(ok, in_band(payload), output, timing) if ok else (ok, payload, output, timing)
-            for ok, payload, output, timing in results]
+    return [(ok, _in_band_reply(ok, payload, len(task) > 3), output, timing)
+            for task, (ok, payload, output, timing) in zip(tasks, results, strict=True)]
+
+
+def _in_band_reply(ok: bool, payload, whole_slice: bool):
+    """A result's value payload in band; a map's slice holds one (with its failure)."""
+    if whole_slice and len(payload) == 2:
+        return in_band(payload[0]), payload[1]
+    return in_band(payload) if ok else payload
 
 
 def in_band(payload):

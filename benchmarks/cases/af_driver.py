@@ -8,7 +8,9 @@
 Each loop iteration does one operation of each of five kinds, in the
 workflow's own top-level code: an attribute read, arithmetic, a list append,
 a dict update and an f-string. ITERATIONS = 20,000 makes 100,000 operations.
-A warm-up pass of 2,000 iterations runs first; each repetition times one
+A warm-up pass of 2,000 iterations runs first, then a pause of SETTLE_SECONDS
+(under autofuture the workers it starts at launch boot meanwhile, on the same
+cores: that is start-up, never in a figure); each repetition times one
 full pass through its checked total (one local call, ``sum``), as a
 ``BENCH {json}`` line on stderr.
 The file is the same under both commands: only the runner differs.
@@ -19,6 +21,7 @@ import time
 
 ITERATIONS = int(sys.argv[1])
 REPEAT = int(sys.argv[2])
+SETTLE_SECONDS = 4.0
 
 
 class Point:
@@ -39,6 +42,7 @@ for i in range(2000):
     warm_label = f"{i}:{warm_value}"
 if len(warm_values) != 2000 or len(warm_tally) != 16:
     raise SystemExit("the warm-up pass went wrong")
+time.sleep(SETTLE_SECONDS)
 
 EXPECTED = sum(6 * (i % 64) + i for i in range(ITERATIONS))
 
