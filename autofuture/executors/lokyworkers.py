@@ -33,12 +33,11 @@ import os
 import threading
 import time
 
-from ..worker import runner
 from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
 from .lokychannel import Channel
 from .slots import Slots, read_slot
-from .spawning import sigint_deferred, start_resource_trackers_quietly
+from .spawning import InitWorker, sigint_deferred, start_resource_trackers_quietly
 from .watchdog import Watchdog, join, kill_live, let_go, worker_pid
 
 #: A worker gets a second message while its first runs only when messages take less.
@@ -81,7 +80,7 @@ class LokyWorkers(Loky):
         from loky import ProcessPoolExecutor
 
         return ProcessPoolExecutor(
-            max_workers=1, initializer=runner.init_worker,
+            max_workers=1, initializer=InitWorker(),
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path})
 
     def _channel(self, pool) -> Channel:
@@ -116,6 +115,8 @@ class LokyWorkers(Loky):
         ``worker.runner.preload``): the first message on each channel, and on
         each worker started later."""
         if names:
+            from ..worker import runner
+
             with self.lock:
                 self.preloaded = runner.preload_message(names)
                 for channel in self.channels:
