@@ -399,7 +399,8 @@ def test_displays(text, expected):
 
 COMPREHENSIONS = [
     # One call of a name per element, of names and constants: a map (runtime/maps.py).
-    case("list-map", "r = [f(x) for x in xs]", "r = [__af__.each(f, x) for x in __af__.mapping(xs)]"),
+    case("list-map", "r = [f(x) for x in xs]",
+         "r = [__af__.each(f, x) for x in __af__.mapping(xs)]"),
     case("list-map-other-names", "r = [f(x, y, 3, None) for x in range(n)]",
          "r = [__af__.each(f, x, y, 3, None) for x in __af__.mapping(__af__.call(range, n))]"),
     # Anything else in the element, an `if`, two generators, keywords: no map.

@@ -79,10 +79,10 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
 
 def _clear_module(names: dict) -> None:
     """At exit, the script's globals go as the interpreter lets ``__main__``'s go:
-    names beginning with one ``_`` first, then the others but ``__builtins__``. A file the script left open
-    is flushed and closed then (``open(p, "w").write(...)`` with no ``close``): its
-    module is no longer ``sys.modules["__main__"]``, so the interpreter would not
-    clear it, and its buffered data was lost."""
+    names beginning with one ``_`` first, then all but ``__builtins__``. A file the
+    script left open is flushed and closed then (``open(p, "w").write(...)`` with no
+    ``close``): its module is no longer ``sys.modules["__main__"]``, so the
+    interpreter would not clear it, and its buffered data was lost."""
     for name in list(names):
         if name.startswith("_") and not name.startswith("__"):
             names[name] = None

@@ -189,13 +189,14 @@ def caught() -> None:
     rebuilt = _getattr(exc, "__autofuture_tb__", None)
     if rebuilt is None:
         exc.__traceback__ = _tb.strip(exc.__traceback__)
-        return
-    frame = sys._getframe(1)
-    tb = rebuilt
-    while tb is not None and tb.tb_frame is not frame:
-        tb = tb.tb_next
-    exc.__traceback__ = rebuilt if tb is None else tb
-    del exc.__autofuture_tb__
+    else:
+        frame = sys._getframe(1)
+        tb = rebuilt
+        while tb is not None and tb.tb_frame is not frame:
+            tb = tb.tb_next
+        exc.__traceback__ = rebuilt if tb is None else tb
+        del exc.__autofuture_tb__
+    _tb.in_handler(exc)
 
 
 def workflow_return(result):

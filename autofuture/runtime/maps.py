@@ -31,13 +31,12 @@ import sys
 import types
 
 from ..worker import serialize
-from . import callees
-from . import outcomes
+from . import callees, outcomes
 from . import tracebacks as _tb
 from .entries import TASK, Entry
 from .future import _UNSET, Future
-from .scheduler import current
 from .runahead import VALUES as _ATOMS  # immutable: numbers, strings, bytes, None, range
+from .scheduler import current
 from .values import find_futures
 
 _SEQUENCES = frozenset({range, list, tuple})
@@ -284,7 +283,7 @@ class Slice:
             _seconds[self.fn] = (timing[1] - timing[0]) / done
         entry.output = output or None
         futures = self.futures
-        for future, value in zip(futures, values):
+        for future, value in zip(futures, values, strict=False):  # fewer after a failure
             future._af_value = value
             future._af_settle(value)
             dependents = future._af_dependents

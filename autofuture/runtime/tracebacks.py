@@ -292,6 +292,25 @@ def _users_part(tb):
     return _chain(kept)
 
 
+def in_handler(exc: BaseException) -> None:
+    """Before 3.11, an ``except`` clause's ``sys.exc_info()`` keeps the traceback the
+    exception was caught with, apart from ``exc.__traceback__``, and
+    ``traceback.print_exc()`` prints that one: the handler gets the user's too.
+    (``PyErr_SetExcInfo`` sets the handled exception of the frame calling this.)"""
+    if sys.version_info >= (3, 11):
+        return
+    import ctypes
+
+    api = ctypes.pythonapi
+    api.Py_IncRef.argtypes = [ctypes.py_object]
+    api.PyErr_SetExcInfo.argtypes = [ctypes.py_object] * 3
+    api.PyErr_SetExcInfo.restype = None
+    handled = (type(exc), exc, exc.__traceback__)
+    for obj in handled:
+        api.Py_IncRef(obj)  # PyErr_SetExcInfo takes a reference to each
+    api.PyErr_SetExcInfo(*handled)
+
+
 def mark(exc: BaseException, tb) -> BaseException:
     """Attach a rebuilt traceback; printing starts from it, not from where it surfaced."""
     exc.__traceback__ = tb
