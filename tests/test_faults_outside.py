@@ -374,6 +374,7 @@ WEDGE = """
 
         from loky.backend.queues import SimpleQueue
 
+        gc.unfreeze()  # the worker froze what its start-up made (worker.runner.init_worker)
         for queue in [q for q in gc.get_objects() if isinstance(q, SimpleQueue)]:
             os.write(queue._writer.fileno(), struct.pack("!i", 10_000_000) + b"x" * 100)
         os.kill(os.getpid(), 9)

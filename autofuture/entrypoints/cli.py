@@ -15,9 +15,7 @@ import sys
 
 from .. import _config
 from ..executors import registry
-from ..observe import runlog
 from ..runtime import entries
-from ..runtime import scheduler as _scheduler
 
 USAGE = """\
 python -m autofuture [options] script.py [args ...]
@@ -188,6 +186,19 @@ def main(argv: list[str] | None = None) -> int:
         task_timeout, problem = entries.parse_timeout(_config.env_str("TASK_TIMEOUT") or "")
         if problem is not None:
             parser.error(f"AUTOFUTURE_TASK_TIMEOUT: {problem}")
+    # The workers boot from here on, while the run's own modules are imported, and the
+    # script read and run up to its first task, which takes them (issue 16).
+    registry.prestart(executor, args.workers, live_output=args.task_output == "live")
+    try:
+        return _configured(args, executor, task_timeout)
+    finally:
+        registry.discard_prestarted()  # untaken: no script there, or it made no task
+
+
+def _configured(args, executor: str, task_timeout) -> int:
+    from ..observe import runlog
+    from ..runtime import scheduler as _scheduler
+
     options = _scheduler.Options(executor=executor, workers=args.workers,
                                  lookahead=args.lookahead, keep_going=args.keep_going,
                                  task_output=args.task_output, retries=args.retries,
@@ -229,9 +240,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(path: str, script_args: list[str], options, module_spec=None) -> int:
-    """Run the script, its workers booting while it is read and rewritten (issue 16)."""
-    registry.prestart(options.executor, options.workers,
-                      live_output=options.task_output == "live")
+    """Run the script, its workers booting (``main``) while it is read and rewritten."""
     from .run import run
 
     return run(path, script_args, options, module_spec=module_spec)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from ..worker import runner
 from .holding import UnixHolders
 from .pool import PoolAdapter
 from .slots import Slots
-from .spawning import sigint_deferred, start_resource_trackers_quietly
+from .spawning import InitWorker, sigint_deferred, start_resource_trackers_quietly
 
 
 class Loky(UnixHolders, PoolAdapter):
@@ -31,7 +30,7 @@ class Loky(UnixHolders, PoolAdapter):
             start_resource_trackers_quietly()
         self.booting = True
         return get_reusable_executor(
-            max_workers=workers, timeout=60, initializer=runner.init_worker,
+            max_workers=workers, timeout=60, initializer=InitWorker(),
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path},
         )
 
@@ -43,6 +42,8 @@ class Loky(UnixHolders, PoolAdapter):
             return self._submit(message)
 
     def _submit(self, message):
+        from ..worker import runner
+
         if not self.booting:
             return self.pool.submit(runner.run_batch, message, self.capture)
         # The first message starts the workers, and loky's threads that start any later

@@ -11,7 +11,9 @@ its held input bytes (the ``near`` part of the message, from
 idle worker if moving the bytes (at ``MOVE_BYTES_PER_SECOND``) costs less than
 waiting for a message's usual time; a message without held inputs goes to the
 least loaded worker, one that is up rather than one still booting (while none
-is up yet, messages wait for the first that comes up). Each worker is sent at
+is up yet, messages wait for the first that comes up). Only the first worker
+starts with the adapter; each other one starts once there are more messages,
+queued or sent, than workers started (a one-task run never boots a second). Each worker is sent at
 most one message while messages take long, two when they are short (so it
 never waits for the round trip), as MPI ranks are.
 
@@ -31,12 +33,11 @@ import os
 import threading
 import time
 
-from ..worker import runner
 from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
 from .lokychannel import Channel
 from .slots import Slots, read_slot
-from .spawning import sigint_deferred, start_resource_trackers_quietly
+from .spawning import InitWorker, sigint_deferred, start_resource_trackers_quietly
 from .watchdog import Watchdog, join, kill_live, let_go, worker_pid
 
 #: A worker gets a second message while its first runs only when messages take less.
@@ -61,14 +62,17 @@ class LokyWorkers(Loky):
         self.closed = False
         # id(channel future) -> (its pool, the future given out, the message), while it runs
         self.inflight: dict[int, tuple] = {}
-        # Every worker starts now, side by side, not at its first task, and is born
-        # with SIGINT blocked until it ignores it (see spawning.sigint_deferred).
+        self.preloaded = None  # the preload message, sent first to each worker
+        self.workers = workers
+        # The first worker starts now, not at the first task; each other one once a
+        # message more than there are workers is queued or sent (``_grow``). Each is
+        # born with SIGINT blocked until it ignores it (see spawning.sigint_deferred).
+        self.pools: list = []
+        self.channels: list = []
         with sigint_deferred():
             start_resource_trackers_quietly()
-            self.pools = [self._one() for _ in range(workers)]
-            self.channels = [self._channel(pool) for pool in self.pools]
+        self._grow(1)
         self.pool = self.pools[0]
-        self.workers = workers
         self.watchdog = Watchdog(self)
         self.timed_out = self.watchdog.timed_out
 
@@ -76,7 +80,7 @@ class LokyWorkers(Loky):
         from loky import ProcessPoolExecutor
 
         return ProcessPoolExecutor(
-            max_workers=1, initializer=runner.init_worker,
+            max_workers=1, initializer=InitWorker(),
             env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path})
 
     def _channel(self, pool) -> Channel:
@@ -90,16 +94,33 @@ class LokyWorkers(Loky):
             started = self._pump()
         _watch(self, started)
 
+    def _grow(self, wanted: int) -> None:
+        """Start workers until ``wanted`` are started (at most ``workers``; lock held).
+
+        A one-task script never needs a second worker, whose boot (~80 ms of CPU)
+        competed for the cores with the first one's and the workflow's (issue 16);
+        a second message, queued or sent, starts the next one at once, not after
+        the first message is done."""
+        while len(self.pools) < min(wanted, self.workers):
+            with sigint_deferred():
+                pool = self._one()
+                channel = self._channel(pool)
+            self.pools.append(pool)
+            self.channels.append(channel)
+            if self.preloaded is not None:
+                _preload(channel, self.preloaded)
+
     def preload(self, names: list[str]) -> None:
         """Each worker imports these packages before its first message (see
-        ``worker.runner.preload``): the first message on each channel."""
+        ``worker.runner.preload``): the first message on each channel, and on
+        each worker started later."""
         if names:
-            message = runner.preload_message(names)
-            for channel in self.channels:
-                try:
-                    channel.submit(message)
-                except Exception:  # noqa: BLE001 - a dead worker: its first task says so
-                    pass
+            from ..worker import runner
+
+            with self.lock:
+                self.preloaded = runner.preload_message(names)
+                for channel in self.channels:
+                    _preload(channel, self.preloaded)
 
     def submit(self, message, labels=None, timeouts=None):
         done = concurrent.futures.Future()
@@ -125,6 +146,8 @@ class LokyWorkers(Loky):
         """Start queued messages on workers with room (lock held); what ``_watch`` then
         watches (outside the lock: a callback added to a done future runs at once)."""
         depth = 2 if self.seconds is not None and self.seconds < PREFETCH_BELOW_SECONDS else 1
+        if len(self.pools) < self.workers:  # one worker per message queued or running
+            self._grow(sum(self.load) + len(self.queue))
         waiting: collections.deque = collections.deque()
         started: list = []
         while self.queue:
@@ -157,7 +180,7 @@ class LokyWorkers(Loky):
         # first messages wait here, not in a worker's channel: they go to whichever
         # comes up first (``_settled``), not to worker 0 while worker 1 is up (issue 16).
         channels = self.channels
-        index = min(range(len(load)), key=lambda i: (load[i], not channels[i].up()))
+        index = min(range(len(channels)), key=lambda i: (load[i], not channels[i].up()))
         if load[index] >= depth:
             return _FULL
         if not channels[index].up() and not any(c.settled_yet() for c in channels):
@@ -300,6 +323,13 @@ class LokyWorkers(Loky):
             for pool, thread, results in waits:
                 join(pool, thread, results)
         self.slots.remove()
+
+
+def _preload(channel: Channel, message) -> None:
+    try:
+        channel.submit(message)
+    except Exception:  # noqa: BLE001 - a dead worker: its first task says so
+        pass
 
 
 def _first(item) -> int:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 
-from ..worker import runner
-
 
 class ExecutorError(Exception):
     """An executor could not be created from the user's options."""
@@ -33,6 +31,8 @@ class PoolAdapter:
         self.capture = capture
 
     def submit(self, payloads, labels=None):
+        from ..worker import runner
+
         return self.pool.submit(runner.run_batch, payloads, self.capture)
 
     def shutdown(self, cancel: bool = False) -> None:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import importlib
 
-from .foreign import Foreign
 from .loky import Loky  # noqa: F401 - registry.Loky: the shared-queue pool
 from .lokyworkers import LokyWorkers
 from .pool import ExecutorError, default_workers
-from .serial import Serial
-from .thread import Thread
 
 CHOICES = ("loky, thread, serial, mpi, dask, dask://HOST:PORT, parsl, parsl:CONFIG, "
            "or MODULE:FACTORY")
@@ -86,8 +83,12 @@ def create(name: str, workers: int | None, live_output: bool = False):
     if early is not None:
         return early
     if name == "serial":
+        from .serial import Serial  # these import worker.runner: only when chosen
+
         return Serial()
     if name == "thread":
+        from .thread import Thread
+
         executor = Thread(workers)
     elif name == "loky":
         executor = LokyWorkers(workers)
@@ -100,6 +101,8 @@ def create(name: str, workers: int | None, live_output: bool = False):
     elif _parsl().is_parsl(name):
         executor = _parsl().ParslExecutor(name, workers)
     elif ":" in name:
+        from .foreign import Foreign
+
         executor = Foreign(name, workers)
     else:
         raise ExecutorError(f"unknown executor {name!r}: choose {CHOICES}")

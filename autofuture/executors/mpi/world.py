@@ -64,8 +64,6 @@ import threading
 import time
 
 from ... import _config
-from ..._errors import Terminated
-from ...worker import runner as _worker
 from . import doorbell
 
 # Message tags on autofuture's communicator.
@@ -281,6 +279,8 @@ def _status_of(exc) -> int:
     """The exit status a run ending with ``exc`` has: 130 for Ctrl-C, 143 for SIGTERM."""
     if isinstance(exc, KeyboardInterrupt):
         return 130
+    from ..._errors import Terminated  # not at import: the CLI imports this module early
+
     if isinstance(exc, Terminated):
         return 128 + signal.SIGTERM
     return 1
@@ -367,6 +367,8 @@ def _watch_launcher() -> None:
         print(f"autofuture: the MPI launcher's process (pid {parent}) that started rank 0 is "
               "gone, and the job's other ranks with it: ending the run", file=sys.stderr)
         _flush()
+        from ...worker import runner as _worker
+
         _worker.exit_now(1)
 
     threading.Thread(target=watch, daemon=True, name="autofuture-launcher-watch").start()
