@@ -230,21 +230,40 @@ def error_info(exc: BaseException, frames=None, note: str | None = None,
     return (packed, type(exc).__qualname__, exceptions.message(exc))
 
 
+class _Output:
+    """While a task runs, what it prints goes to ``chunks``: ``capture`` "process"
+    takes this process's streams, "thread" this thread's, "none" leaves them."""
+
+    __slots__ = ("chunks", "capture", "saved", "ours")
+
+    def __init__(self, chunks: list, capture: str):
+        self.chunks, self.capture, self.saved, self.ours = chunks, capture, None, ()
+
+    def __enter__(self):
+        if self.capture == "process":
+            self.saved = sys.stdout, sys.stderr
+            self.ours = out, err = _captures(self.saved)
+            out._chunks = err._chunks = self.chunks
+            sys.stdout, sys.stderr = out, err
+        elif self.capture == "thread":
+            ThreadLocalStreams.local.chunks = self.chunks
+
+    def __exit__(self, *exc_info):
+        if self.saved is not None:
+            for stream in self.ours:  # a write after the task's end goes nowhere
+                stream._chunks = _DISCARD
+            sys.stdout, sys.stderr = self.saved
+        elif self.capture == "thread":
+            ThreadLocalStreams.local.chunks = None
+
+
 def _run_one(fn, args, kwargs, capture: str, worker: str, number: int = 0, hold: int = 0):
     chunks: list = []
     start = time.time()
-    saved = None
-    if capture == "process":
-        saved = sys.stdout, sys.stderr
-        out, err = _captures(saved)
-        out._chunks = err._chunks = chunks
-        sys.stdout, sys.stderr = out, err
-    elif capture == "thread":
-        ThreadLocalStreams.local.chunks = chunks
     # Run inline (serial), a task raises with what the workflow's thread handles as
     # __context__: not the task's, so it is left out.
     outside = sys.exc_info()[1] if capture == "none" else None
-    try:
+    with _Output(chunks, capture):
         try:
             value = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - a task error, raised in program order
@@ -259,12 +278,6 @@ def _run_one(fn, args, kwargs, capture: str, worker: str, number: int = 0, hold:
                     f"could not be sent back to the workflow ({exc})")
             return (False, info, chunks, (start, time.time(), worker))
         return (True, data, chunks, (start, time.time(), worker))
-    finally:
-        if saved is not None:
-            out._chunks = err._chunks = _DISCARD
-            sys.stdout, sys.stderr = saved
-        elif capture == "thread":
-            ThreadLocalStreams.local.chunks = None
 
 
 def _run_slice(fn, arglists, capture: str, worker: str, context) -> tuple:
@@ -277,19 +290,11 @@ def _run_slice(fn, arglists, capture: str, worker: str, context) -> tuple:
     chunks: list = []
     marks: list = []
     start = time.time()
-    saved = None
-    if capture == "process":
-        saved = sys.stdout, sys.stderr
-        out, err = _captures(saved)
-        out._chunks = err._chunks = chunks
-        sys.stdout, sys.stderr = out, err
-    elif capture == "thread":
-        ThreadLocalStreams.local.chunks = chunks
     outside = sys.exc_info()[1] if capture == "none" else None
     values: list = []
     failed = None
     reset = _own_process
-    try:
+    with _Output(chunks, capture):
         for args in arglists:
             if reset and values:
                 _context.apply(context)
@@ -299,12 +304,6 @@ def _run_slice(fn, arglists, capture: str, worker: str, context) -> tuple:
                 failed = error_info(exc, outside=outside)
                 break
             marks.append(len(chunks))
-    finally:
-        if saved is not None:
-            out._chunks = err._chunks = _DISCARD
-            sys.stdout, sys.stderr = saved
-        elif capture == "thread":
-            ThreadLocalStreams.local.chunks = None
     out_of_band = capture == "process"
     try:
         data = serialize.value_payload(values, out_of_band=out_of_band)
