@@ -47,6 +47,23 @@ def _cmdline(pid: int) -> str:
     return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip() or "?"
 
 
+@pytest.fixture
+def scheduler_with():
+    """Configure this process's scheduler for one test (``scheduler_with(executor=...)``,
+    the options of ``scheduler.Options``); shut down and forgotten afterwards."""
+    from autofuture.runtime import scheduler as _scheduler
+
+    assert _scheduler.current_or_none() is None, "a scheduler leaked from an earlier test"
+    try:
+        yield lambda **options: _scheduler.configure(_scheduler.Options(**options))
+    finally:
+        scheduler = _scheduler.current_or_none()
+        if scheduler is not None:
+            scheduler.shutdown(cancel=True)
+        _scheduler.reset()
+        _scheduler.configure(_scheduler.Options())
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_processes():
     """Fail an end-to-end test whose subprocess runs leave a process behind.

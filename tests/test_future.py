@@ -38,18 +38,9 @@ def fails(message):
 
 
 @pytest.fixture
-def serial():
+def serial(scheduler_with):
     """A serial scheduler for this test; shut down and forgotten afterwards."""
-    assert _scheduler.current_or_none() is None, "a scheduler leaked from an earlier test"
-    _scheduler.configure(_scheduler.Options(executor="serial"))
-    try:
-        yield
-    finally:
-        scheduler = _scheduler.current_or_none()
-        if scheduler is not None:
-            scheduler.shutdown(cancel=True)
-        _scheduler.reset()
-        _scheduler.configure(_scheduler.Options())
+    scheduler_with(executor="serial")
 
 
 def task_call(fn, *args):

@@ -29,18 +29,9 @@ def ident(i):
 
 
 @pytest.fixture
-def threads():
+def threads(scheduler_with):
     """A thread-executor scheduler with a small look-ahead; shut down afterwards."""
-    assert _scheduler.current_or_none() is None, "a scheduler leaked from an earlier test"
-    _scheduler.configure(_scheduler.Options(executor="thread", workers=2, lookahead=1000))
-    try:
-        yield
-    finally:
-        scheduler = _scheduler.current_or_none()
-        if scheduler is not None:
-            scheduler.shutdown(cancel=True)
-        _scheduler.reset()
-        _scheduler.configure(_scheduler.Options())
+    scheduler_with(executor="thread", workers=2, lookahead=1000)
 
 
 def test_a_million_element_map_keeps_the_look_ahead_bound(threads):

@@ -37,7 +37,6 @@ from nbclient import NotebookClient
 
 import autofuture
 from autofuture.runtime import abi as _runtime
-from autofuture.runtime import scheduler as _scheduler
 
 EXAMPLES = sorted((e2e.REPO_ROOT / "examples").glob("*.ipynb"))
 KERNEL = "autofuture-tests"
@@ -584,17 +583,8 @@ def fails(message):
 
 
 @pytest.fixture
-def serial():
-    assert _scheduler.current_or_none() is None, "a scheduler leaked from an earlier test"
-    _scheduler.configure(_scheduler.Options(executor="serial"))
-    try:
-        yield
-    finally:
-        scheduler = _scheduler.current_or_none()
-        if scheduler is not None:
-            scheduler.shutdown(cancel=True)
-        _scheduler.reset()
-        _scheduler.configure(_scheduler.Options())
+def serial(scheduler_with):
+    scheduler_with(executor="serial")
 
 
 def test_future_displays_show_its_state_without_waiting(serial):
