@@ -71,6 +71,9 @@ PIPE_GRACE = 2.0
 STARTED_SESSIONS: list[int] = []
 
 TRACEBACK_HEADER = "Traceback (most recent call last):"
+#: What a loky worker's command line says: loky spawned it, or it is the interpreter
+#: started as the workflow starts and handed to loky as its first (executors.prespawn).
+WORKER_COMMANDS = ("popen_loky_posix", "autofuture.executors.prespawn")
 _CHAIN_SEPARATORS = (
     "The above exception was the direct cause of the following exception:",
     "During handling of the above exception, another exception occurred:",

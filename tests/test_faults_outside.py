@@ -134,7 +134,7 @@ class Outside(e2e.LiveRun):
                 command = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
-            if b"popen_loky_posix" in command:
+            if any(word.encode() in command for word in e2e.WORKER_COMMANDS):
                 found.append(pid)
         return sorted(found)
 

@@ -14,8 +14,6 @@ import os
 import sys
 
 from .. import _config
-from ..executors import registry
-from ..runtime import entries
 
 USAGE = """\
 python -m autofuture [options] script.py [args ...]
@@ -55,6 +53,8 @@ def _bytes(text: str) -> int:
 
 
 def _seconds(text: str) -> float | None:
+    from ..runtime import entries
+
     value, problem = entries.parse_timeout(text)
     if problem is not None or not text.strip():
         raise argparse.ArgumentTypeError(problem or "expected a number of seconds, got ''")
@@ -178,6 +178,13 @@ def main(argv: list[str] | None = None) -> int:
             return status
         executor = executor or "mpi"
     executor = executor or "loky"
+    if executor == "loky":
+        from ..executors import prespawn  # the first worker boots from here (issue 16)
+
+        prespawn.start()
+    from ..executors import registry
+    from ..runtime import entries
+
     problem = registry.check_name(executor)
     if problem is not None:
         parser.error(problem)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .holding import UnixHolders
 from .pool import PoolAdapter
 from .slots import Slots
@@ -31,7 +33,8 @@ class Loky(UnixHolders, PoolAdapter):
         self.booting = True
         return get_reusable_executor(
             max_workers=workers, timeout=60, initializer=InitWorker(),
-            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path},
+            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path,
+                 "AUTOFUTURE_WORKFLOW_PID": str(os.getpid())},
         )
 
     def submit(self, message, labels=None):

@@ -33,6 +33,7 @@ import os
 import threading
 import time
 
+from . import prespawn
 from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
 from .lokychannel import Channel
@@ -81,7 +82,8 @@ class LokyWorkers(Loky):
 
         return ProcessPoolExecutor(
             max_workers=1, initializer=InitWorker(),
-            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path})
+            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path,
+                 "AUTOFUTURE_WORKFLOW_PID": str(os.getpid())})
 
     def _channel(self, pool) -> Channel:
         return Channel(pool, self.slots.path, self.capture, settled=self._settled)
@@ -102,7 +104,7 @@ class LokyWorkers(Loky):
         a second message, queued or sent, starts the next one at once, not after
         the first message is done."""
         while len(self.pools) < min(wanted, self.workers):
-            with sigint_deferred():
+            with sigint_deferred(), prespawn.adopting():
                 pool = self._one()
                 channel = self._channel(pool)
             self.pools.append(pool)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from . import prespawn
 from .loky import Loky  # noqa: F401 - registry.Loky: the shared-queue pool
 from .lokyworkers import LokyWorkers
 from .pool import ExecutorError, default_workers
@@ -68,6 +69,7 @@ def preload(names: list[str]) -> None:
 
 def discard_prestarted() -> None:
     """The run is over: workers it started early and never used end now."""
+    prespawn.discard()
     while _prestarted:
         _, executor = _prestarted.popitem()
         try:

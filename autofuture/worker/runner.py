@@ -49,7 +49,10 @@ def init_worker() -> None:
     loky_worker = sys.modules.get("loky.process_executor")
     if loky_worker is not None and hasattr(loky_worker, "_MAX_MEMORY_LEAK_SIZE"):
         loky_worker._MAX_MEMORY_LEAK_SIZE = float("inf")
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+    # The workflow's pid from loky's environment, not getppid(): a workflow killed while
+    # this worker booted has already left it to init, and it would wait for init's end.
+    parent = int(os.environ.get("AUTOFUTURE_WORKFLOW_PID") or os.getppid())
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True,
                      name="autofuture-orphan-watch").start()
     # What the worker has now (loky, the standard library, autofuture) lives to its end:
     # left out of every collection, and out of the one at exit, which walked it all
