@@ -8,7 +8,8 @@ record them. ``--keep-going`` still runs them.
 The script makes the batch happen on purpose: once quick tasks have told the
 scheduler that tasks are short, ten ``step`` tasks wait for one quick ``start`` and
 become ready together while ``nap`` keeps a worker busy; ``-n 2`` then sends them in
-a few messages of several tasks. ``step(0)`` raises at once and ``step(1)``, next in
+a few messages of several tasks (the same under MPI, Dask and Parsl, whose
+messages run ``run_batch`` too). ``step(0)`` raises at once and ``step(1)``, next in
 its message, would create a file and sleep. Each run is traced, and each test checks
 from the trace that the two steps did share a message.
 """
@@ -24,7 +25,7 @@ import mpirun
 import pytest
 
 from autofuture.runtime import payloads as _payloads
-from autofuture.worker import context, runner, serialize
+from autofuture.worker import context, runner, serialize, store
 
 SCRIPT = textwrap.dedent("""\
     # autofuture
@@ -105,7 +106,16 @@ def run_af(script, *opts, executor="loky"):
     return run, trace
 
 
-@pytest.mark.parametrize("executor", ["loky", "thread"])
+def engine(name: str):
+    """An executor of another engine, skipped where its package is not installed."""
+    try:
+        __import__(name)
+    except ImportError:
+        return pytest.param(name, marks=pytest.mark.skip(reason=f"{name} is not installed"))
+    return name
+
+
+@pytest.mark.parametrize("executor", ["loky", "thread", engine("dask"), engine("parsl")])
 def test_an_error_ends_its_message_and_the_run_at_once(tmp_path, executor):
     script = write(tmp_path)
     args = (str(tmp_path / "marker"),)
@@ -196,6 +206,25 @@ def test_run_batch_stops_at_the_first_failure_unless_the_run_keeps_going():
     assert [payload for _, payload, _, _ in stopped[2:]] == [runner.NOT_RUN] * 2
     going = runner.run_batch((*sent, None, True), capture="none")
     assert [serialize.load(payload) for ok, payload, _, _ in going if ok] == [2, 4, 6]
+
+
+class Lost:
+    """An argument held on a worker that is gone: loading it raises HeldLost."""
+
+    def __reduce__(self):
+        return store.lookup, (12345,)
+
+
+def test_a_lost_held_input_does_not_stop_the_message():
+    """The workflow makes the input again and resends that task; the others are not
+    waiting for it."""
+    tasks = [(0, 1, serialize.dumps_split(((Lost(),), {}))),
+             (0, 2, serialize.call_payload((2,), {}))]
+    sent = (context.Stamp().current(), [_payloads.FunctionPayloads().get(scaled)], tasks,
+            ("run", {}, 0))
+    lost, done = runner.run_batch(sent, capture="none")
+    assert lost[:2] == (False, (None, "HeldLost", "12345"))
+    assert done[0] and serialize.load(done[1]) == 4
 
 
 if __name__ == "__main__":  # pragma: no cover

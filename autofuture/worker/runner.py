@@ -1,8 +1,9 @@
 """The worker side: one function that every executor runs.
 
 ``run_batch`` receives serialized tasks, runs each with its output captured
-(up to the first failure, unless the run keeps going), and returns plain tuples: it imports nothing of the workflow, so a worker
-never imports a marked module or re-runs ``__main__``. Keeping one function
+(up to the first failure, unless the run keeps going), and returns plain
+tuples: it imports nothing of the workflow, so a worker never imports a
+marked module or re-runs ``__main__``. Keeping one function
 for ``serial``, ``thread``, ``loky``, ``mpi`` and foreign executors is what
 makes them agree: each sees the same serialized inputs.
 """
@@ -436,8 +437,8 @@ def run_batch(message, capture: str = "process", worker: str | None = None) -> l
     functions: dict[int, tuple] = {}
     results = []
     for index, number, (payload, buffers), *whole_slice in tasks:
-        if results and not keep_going and _stops(results[-1]):
-            break
+        if results and not (keep_going or results[-1][0]) and results[-1][1][1] != "HeldLost":
+            break  # the task before failed: the rest are NOT_RUN
         if slots:
             _mark_running(number)
         if results and _own_process:
@@ -461,11 +462,6 @@ def run_batch(message, capture: str = "process", worker: str | None = None) -> l
         now = time.time()
         results += [(False, NOT_RUN, [], (now, now, worker))] * (len(tasks) - len(results))
     return results
-
-
-def _stops(result) -> bool:
-    """Does this result end its message (see ``run_batch``)?"""
-    return not result[0] and result[1][1] != "HeldLost"
 
 
 # -- workers of other engines -------------------------------------------------------------
