@@ -66,15 +66,17 @@ def test_a_rerun_after_an_error_computes_only_what_did_not_finish(tmp_path, exec
     first = run(tmp_path, checkpoint, slow=True, executor=executor)
     assert first.returncode == 1 and "RuntimeError: crash half-way" in first.stderr
     finished = ran(tmp_path)
-    # Usually [0, 1, 2]. Tasks sent in one message with the crashing one run to the
-    # message's end (its reply brings the error), so 4-6 may have finished too, and
-    # were recorded: the rerun must compute exactly what the first run did not.
+    # Usually [0, 1, 2]. Later tasks may have run too, beside the crashing one; those
+    # whose result reached the workflow before it stopped were recorded, one still
+    # coming back when it stopped was not (CI saw 6 computed again).
     assert finished[:3] == [0, 1, 2] and 3 not in finished
     (tmp_path / "ran.log.ok").write_text("")
     second = run(tmp_path, checkpoint, executor=executor)
     assert second.returncode == 0, second.stderr
     assert second.stdout == EXPECTED  # replayed output included, in program order
-    assert ran(tmp_path) == [i for i in range(3, 8) if i not in finished]
+    again = ran(tmp_path)
+    # Everything the first run did not compute is computed now; nothing it recorded is.
+    assert set(range(3, 8)) - set(finished) <= set(again) <= set(range(3, 8))
     third = run(tmp_path, checkpoint, executor=executor)
     assert third.stdout == EXPECTED and ran(tmp_path) == []
 
@@ -97,17 +99,21 @@ def test_a_killed_run_resumes(tmp_path):
     process.communicate(timeout=30)
     before = set(ran(tmp_path))
     records = [name for name in os.listdir(checkpoint) if not name.startswith(".")]
-    assert len(records) == 4 and before == {0, 1, 2, 3}
+    # Tasks 0-3 are quick, the others take 5 s each. A quick task sent in one message
+    # with a slow one comes back (and is recorded) with it, so the kill may find a
+    # fifth record already, or a quick task computed but not yet recorded.
+    assert len(records) >= 4 and {0, 1, 2, 3} <= before
     trace = tmp_path / "rerun.jsonl"
     again = run(tmp_path, checkpoint, trace=trace)
     assert again.returncode == 0, again.stderr
     assert again.stdout == EXPECTED
-    assert {0, 1, 2, 3}.isdisjoint(ran(tmp_path))  # finished before the kill: not rerun
-    # The trace says the same: tasks 1-4 (i = 0..3) restored, only the others sent.
+    # What was recorded is restored and never computed again; only the rest is sent.
     events = [json.loads(line) for line in trace.read_text().splitlines()]
     restored = {e["id"] for e in events if e["event"] == "restored"}
     sent = {i for e in events if e["event"] == "send" for i in e["ids"]}
-    assert restored == {1, 2, 3, 4} and sent == {5, 6, 7, 8}
+    assert len(restored) == len(records) and restored >= {1, 2, 3, 4}
+    assert sent == set(range(1, 9)) - restored
+    assert set(ran(tmp_path)) == {number - 1 for number in sent}  # task ids count from 1
 
 
 def test_records_are_private_and_a_bad_one_is_ignored_with_a_warning(tmp_path):

@@ -47,8 +47,9 @@ def run(path: str, script_args: list[str], options, module_spec=None) -> int:
     # the end: out of the collector's way, the interpreter's exit no longer walks it
     # (15-20 ms of every run's end, after its last line; issue 16). Everything of the
     # script's, its module object included, is made after this and collected as in
-    # plain Python, at exit too.
+    # plain Python, at exit too. (``cli.main`` kept the collector off until now.)
     gc.freeze()
+    gc.enable()
     module = types.ModuleType("__main__")
     module.__dict__.update(__file__=os.path.abspath(path), __builtins__=builtins, __loader__=None,
                            __spec__=module_spec, __cached__=None, __package__=None)
