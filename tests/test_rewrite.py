@@ -78,6 +78,13 @@ class _Unguard(ast.NodeTransformer):
             return node
         return node.orelse
 
+    def visit_Assign(self, node):
+        """... without the look at what it reads once futures exist ..."""
+        if ast.unparse(node.value).startswith("__af__.look("):
+            return None
+        self.generic_visit(node)
+        return node
+
     def visit_Try(self, node):
         """... and without the look at its callees before the loop."""
         first = node.body[0]
@@ -711,8 +718,10 @@ PLAIN_LOOPS = [
             __af_t1 = __af__.local_calls((out,), ('append',))
         except __af__.NAME_ERROR:
             __af_t1 = False
+        __af_t2 = __af__.look(__af_t1, ('p', 'out', 'y'), ('out',))
         for i in __af__.iterate(xs):
-            if not __af__.FUTURES_MADE and __af_t1:
+            if (not __af__.FUTURES_MADE and __af_t1
+                    or __af_t2 and __af__.typeof(i) in __af__.SCALARS):
                 y = p[i].y
                 (out.append(y + 1) if __af__.typeof(out) in __af__.PLAIN_RECEIVERS
                  else __af__.now(__af__.method(
@@ -729,8 +738,10 @@ PLAIN_LOOPS = [
             __af_t1 = __af__.local_calls((print, f), ('', ''))
         except __af__.NAME_ERROR:
             __af_t1 = False
+        __af_t2 = __af__.look(__af_t1, ('print', 'f'), ())
         for i in __af__.iterate(xs):
-            if not __af__.FUTURES_MADE and __af_t1:
+            if (not __af__.FUTURES_MADE and __af_t1
+                    or __af_t2 and __af__.typeof(i) in __af__.SCALARS):
                 (print(f(i) if __af__.typeof(f) is __af__.BUILTIN
                        else __af__.now(__af__.call(f, i)))
                  if __af__.typeof(print) is __af__.BUILTIN
@@ -748,8 +759,9 @@ PLAIN_LOOPS = [
         """),
     case("nested-loop-not-versioned", "for i in xs:\n    for j in ys:\n        pass\n", """
         for i in __af__.iterate(xs):
+            __af_t1 = __af__.look(__af__.ONLY_C, (), ())
             for j in __af__.iterate(ys):
-                if not __af__.FUTURES_MADE:
+                if not __af__.FUTURES_MADE or __af_t1 and __af__.typeof(j) in __af__.SCALARS:
                     pass
                 else:
                     pass

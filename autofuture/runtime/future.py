@@ -74,6 +74,8 @@ class Future(concurrent.futures.Future):
         self._af_sources = ()
         if not _MADE:
             _MADE.append(True)
+        elif _slot.looks:  # a loop running its body as written goes back to the rewritten one
+            _slot.end_looks()
 
     @property
     def _af_label(self) -> str:
