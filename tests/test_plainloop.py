@@ -117,13 +117,13 @@ def test_a_pending_entry_keeps_the_loop_rewritten(scheduler_with):
     scheduler = abi.current()
     scheduler.logs[-1].append(object())  # stands for an entry not yet committed
     try:
-        assert not plainbody.look(plainbody.ONLY_C, ("plain_values",), ())
+        assert not plainbody.look(plainbody.ONLY_C, ("plain_values",), (), ())
     finally:
         scheduler.logs[-1].pop()
-    assert plainbody.look(plainbody.ONLY_C, ("plain_values",), ()) == [True]
-    assert not plainbody.look(True, ("plain_values",), ())  # a callee that is Python code
+    assert plainbody.look(plainbody.ONLY_C, ("plain_values",), (), ()) == [True]
+    assert not plainbody.look(True, ("plain_values",), (), ())  # a callee that is Python code
     plain_values.append(Future())
-    assert not plainbody.look(plainbody.ONLY_C, ("plain_values",), ())
+    assert not plainbody.look(plainbody.ONLY_C, ("plain_values",), (), ())
 
 
 def test_the_look_reads_through_plain_values_only():

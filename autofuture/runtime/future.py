@@ -73,7 +73,7 @@ class Future(concurrent.futures.Future):
         self._af_sources = ()
         if not _MADE:
             _MADE.append(True)
-        elif _slot.looks:  # a loop running its body as written goes back to the rewritten one
+        if _slot.looks:  # a loop running its body as written goes back to a checked one
             _slot.end_looks()
 
     @property

@@ -1,7 +1,8 @@
 """What a loop body run as written calls (``language.plainloop``, docs/decisions.md).
 
-Such a body runs while no future was ever made (``FUTURES_MADE`` is empty),
-or, once futures exist, while the look before its loop holds (``look``). It
+Such a body runs as written, its calls unchecked, while the look before its
+loop holds (``look``); else, while no future was ever made (``FUTURES_MADE``
+is empty), with a check before each call: it
 calls a builtin function, or a method of an object of one of
 ``PLAIN_RECEIVERS`` (all of whose attributes are C code), directly; any other
 callee may be a task or a workflow, so the call goes through ``abi.call`` and
@@ -63,28 +64,29 @@ def local_calls(objs: tuple, attrs: tuple) -> bool:
     return answer
 
 
-def look(answer, names: tuple, bases: tuple, counting=None) -> list | tuple:
-    """Before a loop, once futures exist: may its body run as written? A list that is
-    non-empty for as long as it may (until the next future is made), else ``()``.
+def look(answer, names: tuple, receivers: tuple, writers: tuple, counting=None) -> list | tuple:
+    """Before a loop: may its body run as written, with no test before its calls? A
+    list that is non-empty for as long as it may (until the next future is made,
+    ``current.end_looks``), else ``()``.
 
     It may when every callee is C code (``answer``), nothing is pending, and
-    nothing the body reads from its names (``names``; a module named only as a
-    callee's receiver, in ``bases``, is not read) is a future or runs Python
-    code to be read (``_plain``). The body then sees what the rewritten body
-    would: it runs no Python code but what a builtin calls back, and makes no
-    future; each iteration also checks that the loop's own variables hold
+    nothing the body reads from its names (``names``) is a future or runs
+    Python code to be read (``_plain``); a module named only as a call's
+    receiver (``receivers``) and a list only appended to (``writers``) are not
+    read. The body then runs no Python code but what the interpreter runs
+    beside it (another thread, a signal handler, a finalizer, a replaced
+    ``sys.stdout``), makes no future and cannot see one, and no name it calls
+    is rebound. Each iteration also checks that the loop's own variables hold
     ``SCALARS`` (see ``language.plainloop``), unless the loop iterates over a
     ``range(...)`` and ``counting``, what the name ``range`` holds, is the builtin.
     """
-    if not FUTURES_MADE or answer != ONLY_C:
+    if answer != ONLY_C or (counting is not None and counting is not range):
         return ()
-    return looked(sys._getframe(1), names, bases, counting)
+    return looked(sys._getframe(1), names, receivers, writers)
 
 
-def looked(frame, names: tuple, bases: tuple, counting) -> list | tuple:
+def looked(frame, names: tuple, receivers: tuple, writers: tuple) -> list | tuple:
     """``look``'s answer for the loop whose code runs in ``frame``."""
-    if counting is not None and counting is not range:
-        return ()
     scheduler = _slot.scheduler
     if scheduler is not None and any(scheduler.logs):
         return ()
@@ -92,8 +94,11 @@ def looked(frame, names: tuple, bases: tuple, counting) -> list | tuple:
     roots = []
     for name in names:
         value = scope[name] if name in scope else module.get(name, _UNBOUND)
-        if value is _UNBOUND or (type(value) is types.ModuleType and name in bases):
-            continue  # unbound yet (bound by the body first, or a NameError either way)
+        if value is _UNBOUND:
+            continue  # bound by the body before it is read, or a NameError either way
+        if (type(value) is types.ModuleType and name in receivers) \
+                or (type(value) is list and name in writers):
+            continue
         roots.append(value)
     if not _plain(roots):
         return ()
