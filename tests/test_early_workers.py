@@ -13,15 +13,15 @@ import pytest
 
 DEADLINE = 120.0
 
-NO_TASK = """\
+NO_TASK = f"""\
 # autofuture
 import psutil
 
 workers = [p for p in psutil.Process().children()
-           if any(word in " ".join(p.cmdline()) for word in %r)]
+           if any(word in " ".join(p.cmdline()) for word in {e2e.WORKER_COMMANDS!r})]
 print("workers started:", len(workers) > 0)
 print(sum(range(10)))
-""" % (e2e.WORKER_COMMANDS,)
+"""
 
 
 def test_a_run_without_tasks_ends_the_workers_it_started_early(tmp_path):
@@ -103,10 +103,10 @@ folder = tempfile.mkdtemp(prefix="af-tracked-")
 resource_tracker.register(folder, "folder")
 import time
 deadline = time.monotonic() + 30
-while True:  # a fork not yet exec'd still shows this script's command line
+while True:  # a fork not yet exec'd shows this script's command line, one exec'ing none
     with open(f"/proc/{tracker._pid}/cmdline", "rb") as f:
         command = f.read().replace(b"\\0", b" ").decode()
-    if "tracker.py" not in command or time.monotonic() > deadline:
+    if (command and "tracker.py" not in command) or time.monotonic() > deadline:
         break
     time.sleep(0.01)
 print(tracker._pid, folder, "autofuture.executors.tracker" in command, flush=True)
@@ -198,7 +198,7 @@ def test_a_second_message_starts_the_second_worker_while_the_first_runs(tmp_path
     assert not left, f"left behind:\n{e2e.describe_processes(left)}"
 
 
-TRACKERS = """\
+TRACKERS = f"""\
 # autofuture
 import psutil
 
@@ -208,9 +208,10 @@ def f(x: int) -> int:
 
 print(f(1))
 commands = " ".join(" ".join(p.cmdline()) for p in psutil.Process().children())
-print(sum(commands.count(word) for word in %r), "autofuture.executors.tracker" in commands,
+workers = sum(commands.count(word) for word in {e2e.WORKER_COMMANDS!r})
+print(workers, "autofuture.executors.tracker" in commands,
       "multiprocessing.resource_tracker" in commands)
-""" % (e2e.WORKER_COMMANDS,)
+"""
 
 
 def test_a_one_task_run_starts_one_worker_and_no_standard_library_tracker(tmp_path):

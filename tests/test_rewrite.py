@@ -14,6 +14,7 @@ futurized code (the checker accepts it) and its rewrite compiles.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import textwrap
 
@@ -59,6 +60,9 @@ def _is_guard(node: ast.expr) -> bool:
                and ast.unparse(test).endswith(") in __af__.ATOMS") for test in tests)
 
 
+_LOOK_TEST = re.compile(r"__af_t\d+( and \(?__af__\.typeof\(\w+\) in __af__\.SCALARS\)?)*")
+
+
 class _Unguard(ast.NodeTransformer):
     """Keeps the rewritten half of each guarded operation, after checking the guard:
     the plain half must be Python's own expression, with nothing of the runtime."""
@@ -72,11 +76,21 @@ class _Unguard(ast.NodeTransformer):
         return node.orelse
 
     def visit_If(self, node):
-        """A loop body versioned by ``language.plainloop``: the rewritten half."""
+        """A loop body versioned by ``language.plainloop``: the rewritten part (the
+        innermost ``else`` of ``if <look>: ... elif not __af__.FUTURES_MADE ...``)."""
         self.generic_visit(node)
-        if not ast.unparse(node.test).startswith("not __af__.FUTURES_MADE"):
-            return node
-        return node.orelse
+        if ast.unparse(node.test).startswith("not __af__.FUTURES_MADE"):
+            return node.orelse
+        if _LOOK_TEST.fullmatch(ast.unparse(node.test)):  # its orelse: the inner one's
+            return node.orelse
+        return node
+
+    def visit_Assign(self, node):
+        """... without the look at what it reads once futures exist ..."""
+        if ast.unparse(node.value).startswith("__af__.look("):
+            return None
+        self.generic_visit(node)
+        return node
 
     def visit_Try(self, node):
         """... and without the look at its callees before the loop."""
@@ -711,8 +725,12 @@ PLAIN_LOOPS = [
             __af_t1 = __af__.local_calls((out,), ('append',))
         except __af__.NAME_ERROR:
             __af_t1 = False
+        __af_t2 = __af__.look(__af_t1, ('p', 'out', 'y'), ('out',), ('out',))
         for i in __af__.iterate(xs):
-            if not __af__.FUTURES_MADE and __af_t1:
+            if __af_t2 and __af__.typeof(i) in __af__.SCALARS:
+                y = p[i].y
+                out.append(y + 1)
+            elif not __af__.FUTURES_MADE and __af_t1:
                 y = p[i].y
                 (out.append(y + 1) if __af__.typeof(out) in __af__.PLAIN_RECEIVERS
                  else __af__.now(__af__.method(
@@ -729,14 +747,53 @@ PLAIN_LOOPS = [
             __af_t1 = __af__.local_calls((print, f), ('', ''))
         except __af__.NAME_ERROR:
             __af_t1 = False
+        __af_t2 = __af__.look(__af_t1, ('print', 'f'), (), ())
         for i in __af__.iterate(xs):
-            if not __af__.FUTURES_MADE and __af_t1:
+            if __af_t2 and __af__.typeof(i) in __af__.SCALARS:
+                print(f(i))
+            elif not __af__.FUTURES_MADE and __af_t1:
                 (print(f(i) if __af__.typeof(f) is __af__.BUILTIN
                        else __af__.now(__af__.call(f, i)))
                  if __af__.typeof(print) is __af__.BUILTIN
                  else __af__.now(__af__.call(print, __af__.call(f, i))))
             else:
                 __af__.call(print, __af__.call(f, i))
+        """),
+    case("range-needs-no-test-of-its-variable", "for i in range(n):\n    out.append(i)\n", """
+        try:
+            __af_t1 = __af__.local_calls((out,), ('append',))
+        except __af__.NAME_ERROR:
+            __af_t1 = False
+        __af_t2 = __af__.look(__af_t1, ('out',), ('out',), ('out',), range)
+        for i in __af__.iterate(__af__.call(range, n)):
+            if __af_t2:
+                out.append(i)
+            elif not __af__.FUTURES_MADE and __af_t1:
+                (out.append(i) if __af__.typeof(out) in __af__.PLAIN_RECEIVERS
+                 else __af__.now(__af__.method(out, 'append', i)))
+            else:
+                __af__.method(out, 'append', i)
+        """),
+    case("reflective-builtin-not-looked", "for i in xs:\n    print(getattr(p, i))\n", """
+        try:
+            __af_t1 = __af__.local_calls((print, getattr), ('', ''))
+        except __af__.NAME_ERROR:
+            __af_t1 = False
+        for i in __af__.iterate(xs):
+            if not __af__.FUTURES_MADE and __af_t1:
+                (print(getattr(p, i) if __af__.typeof(getattr) is __af__.BUILTIN
+                       else __af__.now(__af__.call(getattr, p, i)))
+                 if __af__.typeof(print) is __af__.BUILTIN
+                 else __af__.now(__af__.call(print, __af__.call(getattr, p, i))))
+            else:
+                __af__.call(print, __af__.call(getattr, p, i))
+        """),
+    case("special-attribute-not-looked", "for i in xs:\n    y = p.__dict__\n", """
+        for i in __af__.iterate(xs):
+            if not __af__.FUTURES_MADE:
+                y = p.__dict__
+            else:
+                y = __af__.getattr(p, '__dict__')
         """),
     case("other-callee-not-versioned", "for i in xs:\n    g(i)(i)\n", """
         for i in __af__.iterate(xs):
@@ -748,8 +805,11 @@ PLAIN_LOOPS = [
         """),
     case("nested-loop-not-versioned", "for i in xs:\n    for j in ys:\n        pass\n", """
         for i in __af__.iterate(xs):
+            __af_t1 = __af__.look(__af__.ONLY_C, (), (), ())
             for j in __af__.iterate(ys):
-                if not __af__.FUTURES_MADE:
+                if __af_t1 and __af__.typeof(j) in __af__.SCALARS:
+                    pass
+                elif not __af__.FUTURES_MADE:
                     pass
                 else:
                     pass

@@ -12,7 +12,11 @@ order, and a task keeps its inputs captured by value.
 Only bodies made of simple statements whose calls name their callee
 (``f(x)``, ``obj.m(x)``, names the loop does not bind) are cloned, and the
 as-written body is taken only when, looked at before the loop, no callee is a
-task or a workflow; anything else is rewritten only.
+task or a workflow; anything else is rewritten only. A third copy, the body
+exactly as written with no test before its calls, is taken while
+``__af__.look``'s answer holds, before the first future and after it:
+nothing pending, only C callees, no future among what the body reads
+(docs/decisions.md), and, at each iteration, scalars in the loop's variables.
 """
 
 from __future__ import annotations
@@ -91,30 +95,123 @@ class _Calls(ast.NodeTransformer):
         return at(ast.IfExp(test=test, body=node, orelse=rewritten), node)
 
 
+#: Builtins that reach objects the body's names do not hold (a frame's globals, an
+#: object's class): a body that calls one runs as written only while no future exists.
+_REFLECTIVE = frozenset({"getattr", "vars", "type", "globals", "locals", "eval", "exec",
+                         "compile", "__import__", "dir", "super", "breakpoint"})
+
+
+def _loop_variables(target: ast.expr) -> list[str] | None:
+    """The names a ``for`` target binds, or None unless it is made of names only."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        names: list[str] = []
+        for element in target.elts:
+            inner = _loop_variables(element)
+            if inner is None:
+                return None
+            names += inner
+        return names
+    return None
+
+
+#: Methods of a list that read nothing of it into the body (they return None and run
+#: no comparison): a list the body only calls these on needs no look inside.
+_WRITE_ONLY = frozenset({"append", "extend", "insert"})
+
+
+def _look_names(node: ast.For, specs) -> tuple[list, list, list, list] | None:
+    """What ``__af__.look`` is given: (the loop's variables, the names the body reads,
+    those read only as a call's receiver, those only appended to), or None if the
+    body must run rewritten whenever a future may exist: a target not made of names,
+    an attribute with a special name, or a call of a reflective builtin, each of
+    which reaches what ``look`` cannot see."""
+    variables = _loop_variables(node.target)
+    if variables is None or any(name in _REFLECTIVE for name, attr in specs if not attr):
+        return None
+    loaded: list[str] = []
+    methods: dict[str, set] = {}  # receiver name -> the methods called on it
+    other: set[str] = set()  # names read otherwise
+    receivers = set()
+    for stmt in node.body:
+        for sub in ast.walk(stmt):
+            if isinstance(sub, ast.Attribute) and sub.attr.startswith("__"):
+                return None
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
+                    and isinstance(sub.func.value, ast.Name):
+                methods.setdefault(sub.func.value.id, set()).add(sub.func.attr)
+                receivers.add(id(sub.func.value))
+            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                if sub.id not in loaded and sub.id not in variables:
+                    loaded.append(sub.id)
+                if id(sub) not in receivers:
+                    other.add(sub.id)
+    only_receivers = sorted(name for name in methods if name not in other)
+    writers = sorted(name for name in only_receivers if methods[name] <= _WRITE_ONLY)
+    return variables, loaded, only_receivers, writers
+
+
+def _counting(iterable: ast.expr) -> str | None:
+    """``range`` for ``for i in range(...)`` (whose name ``look`` checks is the builtin)."""
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) \
+            and iterable.func.id == "range":
+        return "range"
+    return None
+
+
 def versioned(node: ast.For, rewritten: list[ast.stmt], rewrite_call,
               temp) -> tuple[list[ast.stmt], list[ast.stmt]]:
-    """Statements before the loop and its new body: ``if not __af__.FUTURES_MADE and
-    <no callee is a task>: <body as written> else: <rewritten>`` (see the module's
-    docstring). Whether a callee is a task is looked at once, before the loop
-    (``__af__.local_calls``): a body whose call would make a task is rewritten from
-    its first iteration, instead of waiting for that task as written."""
+    """Statements before the loop and its new body (see the module's docstring)::
+
+        if <the look holds> and <the loop's variables hold scalars>: <body as written>
+        elif not __af__.FUTURES_MADE and <no callee is a task>: <body, calls checked>
+        else: <rewritten>
+
+    Both looks are taken once, before the loop: ``__af__.local_calls`` at the
+    callees (a body whose call would make a task is rewritten from its first
+    iteration, instead of waiting for that task as written), ``__af__.look`` at
+    what the body reads. While the second holds, the body runs only C code on
+    values that hold no future: as written, with no test before its calls."""
     body = node.body
-    plain = [_Calls(rewrite_call).visit(copy.deepcopy(stmt)) for stmt in body]
+    specs = _callees(body)
+    looking = _look_names(node, specs)
+    checked = [_Calls(rewrite_call).visit(copy.deepcopy(stmt)) for stmt in body]
     test = ast.UnaryOp(op=ast.Not(), operand=_attr("FUTURES_MADE"))
     before: list[ast.stmt] = []
-    specs = _callees(body)
+    answer_node: ast.expr = _attr("ONLY_C")
     if specs:
-        temp = temp()  # a name of the rewriter's own, for the loop's answer
+        answer_name = temp()  # a name of the rewriter's own, for the loop's answer
         names = ast.Tuple(elts=[name_node(name) for name, _ in specs], ctx=ast.Load())
         attrs = ast.Constant(value=tuple(attr for _, attr in specs))
         check = runtime_call("local_calls", [names, attrs])
         answer = ast.Try(  # a name bound only later: the rewritten body says what it is
-            body=[ast.Assign(targets=[name_node(temp, ast.Store())], value=check)],
+            body=[ast.Assign(targets=[name_node(answer_name, ast.Store())], value=check)],
             handlers=[ast.ExceptHandler(
                 type=_attr("NAME_ERROR"), name=None,
-                body=[ast.Assign(targets=[name_node(temp, ast.Store())],
+                body=[ast.Assign(targets=[name_node(answer_name, ast.Store())],
                                  value=ast.Constant(value=False))])],
             orelse=[], finalbody=[])
         before.append(at(answer, node))
-        test = ast.BoolOp(op=ast.And(), values=[test, name_node(temp)])
-    return before, [at(ast.If(test=at(test, body[0]), body=plain, orelse=rewritten), body[0])]
+        test = ast.BoolOp(op=ast.And(), values=[test, name_node(answer_name)])
+        answer_node = name_node(answer_name)
+    inner = at(ast.If(test=at(test, body[0]), body=checked, orelse=rewritten), body[0])
+    if looking is None:
+        return before, [inner]
+    variables, loaded, receivers, writers = looking
+    flag = temp()
+    args = [answer_node, *(ast.Constant(value=tuple(names))
+                           for names in (loaded, receivers, writers))]
+    counting = _counting(node.iter)
+    if counting is not None:  # the look checks it is Python's range: ints, no test each time
+        args.append(name_node(counting))
+    looked = runtime_call("look", args)
+    before.append(at(ast.Assign(targets=[name_node(flag, ast.Store())], value=looked), node))
+    scalars = [] if counting is not None else [
+        ast.Compare(left=runtime_call("typeof", [name_node(name)]), ops=[ast.In()],
+                    comparators=[_attr("SCALARS")]) for name in variables]
+    looked_test = ast.BoolOp(op=ast.And(), values=[name_node(flag), *scalars]) \
+        if scalars else name_node(flag)
+    as_written = [copy.deepcopy(stmt) for stmt in body]
+    return before, [at(ast.If(test=at(looked_test, body[0]), body=as_written, orelse=[inner]),
+                       body[0])]

@@ -37,7 +37,7 @@ from .nodes import (
 )
 
 #: Bumped whenever generated code changes, so cached rewrites are never reused.
-SCHEMA = 18
+SCHEMA = 19
 
 RUNTIME_MODULE = "autofuture.runtime.abi"
 

@@ -39,6 +39,9 @@ from .inturn import settled as _settled
 from .maps import each, mapping
 from .ordering import call_method, call_value
 from .plainbody import BUILTIN, FUTURES_MADE, NAME_ERROR, PLAIN_RECEIVERS, local_calls, now  # noqa: F401
+from .plainbody import ONLY_C as ONLY_C  # (re-exported: what a versioned loop uses)
+from .plainbody import SCALARS as SCALARS
+from .plainbody import look as look
 from .runahead import VALUES, fixed, shared_value
 from .scheduler import current
 from .shapes import check_arity as _check_arity

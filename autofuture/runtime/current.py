@@ -16,6 +16,10 @@ _lock = threading.Lock()
 #: loops run their bodies as written (``language.plainloop``) and nothing is looked
 #: through for futures (``values.find_futures``).
 futures_made: list = []
+#: ``[True]`` while no future was made since a loop's look found its body's values plain
+#: (``runtime.plainbody.look``: its body then runs as written although futures exist).
+#: A new future ends every such look (``end_looks``): the list is emptied and replaced.
+looks: list = []
 
 
 def get():
@@ -35,3 +39,10 @@ def get_or_create(factory):
 def clear() -> None:
     global scheduler
     scheduler = None
+
+
+def end_looks() -> None:
+    """A future was made: no earlier look holds any more (later looks get a new list)."""
+    global looks
+    looks.clear()
+    looks = []

@@ -25,7 +25,6 @@ ordinary (unrewritten) code, where Python itself asks for a value:
 from __future__ import annotations
 
 import concurrent.futures
-import html
 import math
 import operator
 import threading
@@ -74,6 +73,8 @@ class Future(concurrent.futures.Future):
         self._af_sources = ()
         if not _MADE:
             _MADE.append(True)
+        if _slot.looks:  # a loop running its body as written goes back to a checked one
+            _slot.end_looks()
 
     @property
     def _af_label(self) -> str:
@@ -148,6 +149,8 @@ class Future(concurrent.futures.Future):
 
     def _repr_html_(self) -> str:
         """A notebook's rich form of the same, without waiting."""
+        import html  # only notebooks ask: not on every run's start-up
+
         state = self._af_state()
         text = f"autofuture.Future <b>{state}</b> {html.escape(self._af_label)}"
         if state == "finished":
