@@ -114,6 +114,8 @@ class Scheduler(Ordering, Sending):
         self.closed = False  # after shutdown(): the pytest plugin asks before draining
         self.gc_threshold = _collect_young_less()
         self.failures: list[str] = []
+        #: (failed entry, tasks after it its message did not run): see Sending._not_run
+        self.behind_failure: list[tuple] = []
         self.skipped: list[str] = []
         self._init_locality()
         self._init_ordering()
@@ -402,6 +404,8 @@ class Scheduler(Ordering, Sending):
             entry.discarded = True
             self._release(entry)
         self.ready = collections.deque(e for e in self.ready if not e.discarded)
+        if self.behind_failure:
+            self._release_behind()
 
     # -- waiting ----------------------------------------------------------------
 

@@ -176,10 +176,12 @@ class Sending(Locality):
             sendable.append(entry)
         if not sendable:
             return None
+        message = (self.context.current(), function_payloads, tasks)
+        if self.options.keep_going:  # every task of it runs (worker.runner.run_batch)
+            return sendable, (*message, self._hold_part(sendable), True)
         if self.holding:
-            return sendable, (self.context.current(), function_payloads, tasks,
-                              self._hold_part(sendable))
-        return sendable, (self.context.current(), function_payloads, tasks)
+            return sendable, (*message, self._hold_part(sendable))
+        return sendable, message
 
     def _restored(self, entry: Entry) -> bool:
         """With --checkpoint: a task that finished in an earlier run is not run again."""
@@ -231,7 +233,13 @@ class Sending(Locality):
             self._lost_batch(batch, exc)
             return
         durations = []
+        before = not_run = None
         for entry, (ok, payload, output, timing) in zip(batch, results, strict=True):
+            if not ok and payload[1] == "NotRun":  # the message stopped at ``before``
+                not_run = not_run or []
+                not_run.append(entry)
+                continue
+            before = entry
             if entry.slice is not None:  # a map's slice: its elements' values, or a failure
                 entry.slice.received(self, entry, ok, payload, output, timing)
                 continue
@@ -290,6 +298,42 @@ class Sending(Locality):
             mean = sum(durations) / len(durations)
             previous = self.mean_task_seconds
             self.mean_task_seconds = mean if previous is None else 0.7 * previous + 0.3 * mean
+        if not_run:
+            self._not_run(before, not_run)
+
+    def _not_run(self, failed: Entry | None, entries: list) -> None:
+        """Tasks a worker did not run because ``failed``, before them in their message,
+        failed (``worker.runner.run_batch``).
+
+        Those after it in the current log wait for its turn: its failure then ends
+        the run or the ``try`` block, discarding them (the plain run never got to
+        them), or an earlier failure discards it (see ``_release_behind``). The
+        others, and all of them if ``failed`` is to run again (a retry, a
+        speculative task), go out again before later work, as the other tasks of a
+        lost worker's message do.
+        """
+        waits = failed is not None and failed.finished and failed.failure is not None \
+            and failed.node is None and failed in self.log
+        behind = []
+        for entry in entries:
+            if waits and entry.number > failed.number and entry.node is None:
+                behind.append(entry)  # (task numbers follow the log's order)
+            else:
+                self._resend(entry)
+        if behind:
+            self.behind_failure.append((failed, behind))
+
+    def _release_behind(self) -> None:
+        """A failure committed or was discarded: the tasks held behind it are sent
+        again, unless discarded with it (see ``_not_run``)."""
+        waiting = []
+        for failed, behind in self.behind_failure:
+            if failed.committed or failed.discarded:
+                for entry in behind:
+                    self._resend(entry)
+            else:
+                waiting.append((failed, behind))
+        self.behind_failure = waiting
 
     def _lost_batch(self, batch: list, exc: BaseException) -> None:
         """A worker died: the task it ran fails (or runs again); the others run again free.

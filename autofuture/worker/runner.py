@@ -1,8 +1,9 @@
 """The worker side: one function that every executor runs.
 
-``run_batch`` receives serialized tasks, runs each with its output captured,
-and returns plain tuples: it imports nothing of the workflow, so a worker
-never imports a marked module or re-runs ``__main__``. Keeping one function
+``run_batch`` receives serialized tasks, runs each with its output captured
+(up to the first failure, unless the run keeps going), and returns plain
+tuples: it imports nothing of the workflow, so a worker never imports a
+marked module or re-runs ``__main__``. Keeping one function
 for ``serial``, ``thread``, ``loky``, ``mpi`` and foreign executors is what
 makes them agree: each sees the same serialized inputs.
 """
@@ -403,20 +404,30 @@ def _function(entry) -> tuple:
     return loaded
 
 
+#: The result of a task a message did not run, because one before it failed (``run_batch``).
+NOT_RUN = (None, "NotRun", "")
+
+
 def run_batch(message, capture: str = "process", worker: str | None = None) -> list[tuple]:
     """Run one message of tasks in order; ``capture`` is 'process', 'thread' or 'none'.
 
-    ``message`` is (context stamp, function payloads, tasks[, hold]): the workflow's
-    cwd/env/sys.path/argv as ``worker.context`` stamps it, each distinct function
-    once as (token, payload) (see ``runtime.payloads``), and each task as (function
-    index, task number, (serialized (args, kwargs), out-of-band buffers)). A
-    result's value is likewise (payload, buffers), or a note that it stays here
-    (``worker.store``) when ``hold`` is (run, where inputs are, threshold).
+    ``message`` is (context stamp, function payloads, tasks[, hold[, keep going]]):
+    the workflow's cwd/env/sys.path/argv as ``worker.context`` stamps it, each
+    distinct function once as (token, payload) (see ``runtime.payloads``), and each
+    task as (function index, task number, (serialized (args, kwargs), out-of-band
+    buffers)). A result's value is likewise (payload, buffers), or a note that it
+    stays here (``worker.store``) when ``hold`` is (run, where inputs are, threshold).
     ``worker`` names this worker in the results (default: the process, or the
     thread when capture is 'thread').
+
+    The message stops at its first failed task, unless the run keeps going: the
+    error reaches the workflow at once, not after the later tasks (which the plain
+    run may never have reached), and those come back as ``NOT_RUN`` for the
+    workflow to send again or drop. A lost held input (``HeldLost``) is no failure.
     """
     context, function_payloads, tasks = message[:3]
     hold = message[3] if len(message) > 3 else None
+    keep_going = len(message) > 4 and message[4]
     store.begin(hold)
     threshold = hold[2] if hold is not None else 0
     _context.apply(context)
@@ -426,6 +437,8 @@ def run_batch(message, capture: str = "process", worker: str | None = None) -> l
     functions: dict[int, tuple] = {}
     results = []
     for index, number, (payload, buffers), *whole_slice in tasks:
+        if results and not (keep_going or results[-1][0]) and results[-1][1][1] != "HeldLost":
+            break  # the task before failed: the rest are NOT_RUN
         if slots:
             _mark_running(number)
         if results and _own_process:
@@ -445,6 +458,9 @@ def run_batch(message, capture: str = "process", worker: str | None = None) -> l
         results.append(failed or _run_one(fn, args, kwargs, capture, worker, number, threshold))
     if slots:
         _mark_running(0)
+    if len(results) < len(tasks):
+        now = time.time()
+        results += [(False, NOT_RUN, [], (now, now, worker))] * (len(tasks) - len(results))
     return results
 
 
