@@ -223,7 +223,7 @@ def test_a_lost_held_input_does_not_stop_the_message():
     sent = (context.Stamp().current(), [_payloads.FunctionPayloads().get(scaled)], tasks,
             ("run", {}, 0))
     lost, done = runner.run_batch(sent, capture="none")
-    assert lost[:2] == (False, (None, "HeldLost", "12345"))
+    assert lost[:2] == (False, (None, "<held lost>", "12345"))
     assert done[0] and serialize.load(done[1]) == 4
 
 

@@ -210,7 +210,7 @@ class Locality:
         """A recompute's reply: the node is somewhere again, and its waiters go on."""
         node = entry.node
         if not ok:
-            if payload[1] == "HeldLost":
+            if payload[1] == "<held lost>":
                 self._input_lost(entry, int(payload[2]))
                 return
             from . import outcomes

@@ -235,7 +235,7 @@ class Sending(Locality):
         durations = []
         before = not_run = None
         for entry, (ok, payload, output, timing) in zip(batch, results, strict=True):
-            if not ok and payload[1] == "NotRun":  # the message stopped at ``before``
+            if not ok and payload[1] == "<not run>":  # the message stopped at ``before``
                 not_run = not_run or []
                 not_run.append(entry)
                 continue
@@ -247,7 +247,7 @@ class Sending(Locality):
             if entry.node is not None:  # a lost result made again: its output was shown
                 self._recomputed(entry, ok, payload)
                 continue
-            if not ok and payload[1] == "HeldLost":
+            if not ok and payload[1] == "<held lost>":
                 self._input_lost(entry, int(payload[2]))
                 continue
             entry.output = output or None  # most tasks print nothing

@@ -332,7 +332,7 @@ def _load(payload, what: str, buffers=()):
     try:
         return serialize.loads(payload, buffers), None
     except store.HeldLost as exc:  # the workflow makes the input again and resends
-        info = (None, "HeldLost", str(exc.number))
+        info = (None, "<held lost>", str(exc.number))
         return None, (False, info, [], (time.time(), time.time(), ""))
     except BaseException as exc:  # noqa: BLE001 - reported to the workflow
         info = error_info(exc, frames=(), note="autofuture: raised on the worker while loading "
@@ -405,7 +405,7 @@ def _function(entry) -> tuple:
 
 
 #: The result of a task a message did not run, because one before it failed (``run_batch``).
-NOT_RUN = (None, "NotRun", "")
+NOT_RUN = (None, "<not run>", "")
 
 
 def run_batch(message, capture: str = "process", worker: str | None = None) -> list[tuple]:
@@ -437,7 +437,7 @@ def run_batch(message, capture: str = "process", worker: str | None = None) -> l
     functions: dict[int, tuple] = {}
     results = []
     for index, number, (payload, buffers), *whole_slice in tasks:
-        if results and not (keep_going or results[-1][0]) and results[-1][1][1] != "HeldLost":
+        if results and not (keep_going or results[-1][0]) and results[-1][1][1] != "<held lost>":
             break  # the task before failed: the rest are NOT_RUN
         if slots:
             _mark_running(number)
