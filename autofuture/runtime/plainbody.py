@@ -42,11 +42,11 @@ _RECORD_CLASS_NAMES = frozenset({"__module__", "__qualname__", "__doc__", "__dic
                                  "__firstlineno__", "__static_attributes__"})
 
 
-def local_calls(objs: tuple, attrs: tuple) -> bool:
+def local_calls(objs: tuple, attrs: tuple) -> bool | int:
     """Before a loop: is every callee of its body a local call? ``objs`` holds each
     callee (``attrs[i] == ""``) or receiver (a method ``attrs[i]`` of it). A callee
     that may be a task, or a method of an object whose kind is known only when it is
-    looked up (an instance's): no."""
+    looked up (an instance's): no. ``ONLY_C`` when every callee is C code."""
     answer = ONLY_C
     for obj, attr in zip(objs, attrs, strict=True):
         if attr:
