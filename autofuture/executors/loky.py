@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 from .holding import UnixHolders
 from .pool import PoolAdapter
 from .slots import Slots
-from .spawning import InitWorker, sigint_deferred, start_resource_trackers_quietly
+from .spawning import InitWorker, sigint_deferred, start_resource_trackers_quietly, worker_env
 
 
 class Loky(UnixHolders, PoolAdapter):
@@ -33,8 +31,7 @@ class Loky(UnixHolders, PoolAdapter):
         self.booting = True
         return get_reusable_executor(
             max_workers=workers, timeout=60, initializer=InitWorker(),
-            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path,
-                 "AUTOFUTURE_WORKFLOW_PID": str(os.getpid())},
+            env=worker_env(self.slots.path),
         )
 
     def submit(self, message, labels=None):

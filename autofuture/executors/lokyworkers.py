@@ -38,7 +38,7 @@ from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
 from .lokychannel import Channel
 from .slots import Slots, read_slot
-from .spawning import InitWorker, sigint_deferred, start_resource_trackers_quietly
+from .spawning import InitWorker, sigint_deferred, start_resource_trackers_quietly, worker_env
 from .watchdog import Watchdog, join, kill_live, let_go, worker_pid
 
 #: A worker gets a second message while its first runs only when messages take less.
@@ -82,8 +82,7 @@ class LokyWorkers(Loky):
 
         return ProcessPoolExecutor(
             max_workers=1, initializer=InitWorker(),
-            env={"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": self.slots.path,
-                 "AUTOFUTURE_WORKFLOW_PID": str(os.getpid())})
+            env=worker_env(self.slots.path))
 
     def _channel(self, pool) -> Channel:
         return Channel(pool, self.slots.path, self.capture, settled=self._settled)

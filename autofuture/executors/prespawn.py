@@ -34,7 +34,6 @@ import sys
 _waiting: tuple | None = None
 
 
-
 def start() -> None:
     """Launch the waiting interpreter (born with SIGINT blocked, as loky's workers
     are: see ``spawning.sigint_deferred``); on any failure, loky spawns as usual."""

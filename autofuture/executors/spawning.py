@@ -60,6 +60,14 @@ class InitWorker:
         runner.init_worker()
 
 
+def worker_env(slots: str) -> dict:
+    """What a loky worker's environment adds: it is a worker, where its slot files
+    go, and the workflow's pid, which it watches (not its parent when it starts: a
+    workflow killed while it booted has already left it to init)."""
+    return {"AUTOFUTURE_WORKER": "1", "AUTOFUTURE_SLOTS": slots,
+            "AUTOFUTURE_WORKFLOW_PID": str(os.getpid())}
+
+
 def start_resource_trackers_quietly() -> None:
     """Start loky's resource tracker, and stand in for the standard library's that
     loky's spawning of a worker needs too (``executors.lazytracker``: started, quiet
