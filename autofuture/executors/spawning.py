@@ -68,6 +68,42 @@ def worker_env(slots: str) -> dict:
             "AUTOFUTURE_WORKFLOW_PID": str(os.getpid())}
 
 
+def import_loky() -> None:
+    """Import loky with psutil left to import when loky first uses it.
+
+    loky imports psutil with itself (~15 ms of CPU, in the workflow and in each
+    worker, issue 16), to kill a worker's children when it kills a worker and,
+    in a worker, to weigh it between two calls (an autofuture worker makes
+    one call, ``lokychannel.serve``, for its whole life). psutil is hidden
+    while loky is imported; loky's kill then finds ``_PsutilOnFirstUse`` in its
+    place, and a task that imports psutil gets it as usual.
+    """
+    if "loky" in sys.modules:
+        return
+    hidden = "psutil" not in sys.modules
+    if hidden:
+        sys.modules["psutil"] = None  # an ImportError for loky's ``import psutil``
+    try:
+        import loky  # noqa: F401
+    finally:
+        if hidden:
+            del sys.modules["psutil"]
+    from loky.backend import utils
+
+    if utils.psutil is None:
+        utils.psutil = _PsutilOnFirstUse()
+
+
+class _PsutilOnFirstUse:
+    """psutil, imported at the first name read from it (loky's threads may kill
+    workers at the same moment: the import system serializes their imports)."""
+
+    def __getattr__(self, name: str):
+        import psutil
+
+        return getattr(psutil, name)
+
+
 def start_resource_trackers_quietly() -> None:
     """Start loky's resource tracker, and stand in for the standard library's that
     loky's spawning of a worker needs too (``executors.lazytracker``: started, quiet
@@ -86,6 +122,7 @@ def start_resource_trackers_quietly() -> None:
     """
     from multiprocessing import resource_tracker as stdlib_tracker
 
+    import_loky()
     from loky.backend import resource_tracker
 
     from . import lazytracker
