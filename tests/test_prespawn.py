@@ -80,6 +80,36 @@ def test_no_interpreter_is_started_early_for_another_executor(tmp_path, executor
     assert run.stdout == "0\n2\n"
 
 
+def test_no_interpreter_is_started_early_when_the_environment_names_another_executor(tmp_path):
+    pytest.importorskip("psutil")
+    program = tmp_path / "children.py"
+    program.write_text(CHILDREN)
+    run = subprocess.run(
+        [sys.executable, "-m", "autofuture", "-n", "2", program.name], cwd=tmp_path,
+        env=e2e._child_env({"AUTOFUTURE_EXECUTOR": "thread"}), capture_output=True, text=True,
+        timeout=DEADLINE)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "0\n2\n"
+
+
+@pytest.mark.parametrize("argv", [["--retries", "many", "x.py"], ["--help"], ["-n", "2"]],
+                         ids=["bad-option", "help", "no-script"])
+def test_a_command_line_that_runs_nothing_leaves_no_early_interpreter(tmp_path, argv):
+    # The interpreter starts before argparse reads the command line (cli.main): when
+    # the command line then runs no script, it is ended before the workflow exits.
+    proc = subprocess.Popen([sys.executable, "-m", "autofuture", *argv], cwd=tmp_path,
+                            env=e2e._child_env(None), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=DEADLINE)
+        left = e2e.session_members(proc.pid)
+        assert not left, f"left behind:\n{e2e.describe_processes(left)}"
+        assert proc.returncode == (0 if argv == ["--help"] else 2), err
+        assert ("usage:" in out) if argv == ["--help"] else ("error:" in err)
+    finally:
+        e2e.kill_session(proc.pid)
+
+
 SLOW_TASK = """\
 # autofuture
 import time
@@ -187,3 +217,73 @@ def test_discard_ends_the_waiting_interpreter(monkeypatch):
     prespawn.discard()
     assert prespawn._waiting is None
     assert not _alive(waiting)
+
+
+PSUTIL_AT_FIRST_USE = """\
+import subprocess, sys, threading, time
+from autofuture.executors import spawning
+
+spawning.import_loky()
+from loky.backend import utils
+
+print("psutil" in sys.modules)
+# loky's threads may kill workers at the same moment: each gets psutil whole.
+barrier, seen = threading.Barrier(8), []
+def read():
+    barrier.wait()
+    seen.append(utils.psutil.NoSuchProcess)
+threads = [threading.Thread(target=read) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+import psutil
+print(len(seen), all(found is psutil.NoSuchProcess for found in seen))
+# What loky does with it: kill a worker and the processes the worker started.
+child = subprocess.Popen([sys.executable, "-c", (
+    "import subprocess, sys, time\\n"
+    "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\\n"
+    "print(g.pid, flush=True)\\n"
+    "time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+grandchild = psutil.Process(int(child.stdout.readline()))
+class Worker:  # what loky's kill needs of a worker process
+    pid, join = child.pid, child.wait
+utils.kill_process_tree(Worker)
+child.wait(timeout=30)
+grandchild.wait(timeout=30)
+print(child.returncode, grandchild.is_running())
+"""
+
+
+def test_loky_is_imported_without_psutil_which_comes_at_its_first_use(tmp_path):
+    # spawning.import_loky: ~15 ms of every start (issue 16), in the workflow and the
+    # first worker; loky's kill of a worker's process tree still has it.
+    pytest.importorskip("psutil")
+    run = subprocess.run([sys.executable, "-c", PSUTIL_AT_FIRST_USE], cwd=tmp_path,
+                         env=e2e._child_env(None), capture_output=True, text=True,
+                         timeout=DEADLINE)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == f"False\n8 True\n{-signal.SIGKILL} False\n"
+
+
+PSUTIL_IN_A_TASK = """\
+# autofuture
+import os
+
+def mine() -> tuple:
+    import psutil
+
+    command = open("/proc/self/cmdline", "rb").read()
+    return b"autofuture.executors.prespawn" in command, psutil.Process().pid == os.getpid()
+
+print(mine())
+"""
+
+
+def test_a_task_imports_psutil_in_the_first_worker_as_usual(tmp_path):
+    pytest.importorskip("psutil")
+    program = tmp_path / "mine.py"
+    program.write_text(PSUTIL_IN_A_TASK)
+    run = e2e.run_autofuture(program, "loky", workers=2, timeout=DEADLINE)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "(True, True)\n"

@@ -25,7 +25,7 @@ from pathlib import Path
 import e2e
 import pytest
 
-from autofuture.entrypoints import cli
+from autofuture.entrypoints import options
 from autofuture.observe import progress as _progress
 
 TIMEOUT = 60.0
@@ -173,7 +173,7 @@ def test_progress_always_draws_on_a_pipe_too(program):
 
 
 def test_progress_options_parse_before_the_script():
-    parse = cli._run_parser().parse_args
+    parse = options.parser().parse_args
     assert parse(["--progress", "x.py", "--progress"]).progress == "auto"
     assert parse(["--progress", "x.py", "--progress"]).target == ["x.py", "--progress"]
     assert parse(["--progress=always", "x.py"]).progress == "always"

@@ -23,12 +23,14 @@ then spawns the worker itself, which reports the error.
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import gc
 import os
-import pickle
 import signal
-import socket
 import sys
+
+# pickle and socket are imported where they are used: ``start`` runs before the
+# workflow has imported them, and the ~12 ms they take would each delay the first
+# worker's boot (issue 16). ``start`` makes its socket pair with ``_socket``.
 
 #: (pid, the workflow's end of the socket) of the interpreter waiting to be a worker.
 _waiting: tuple | None = None
@@ -38,22 +40,28 @@ def start() -> None:
     """Launch the waiting interpreter (born with SIGINT blocked, as loky's workers
     are: see ``spawning.sigint_deferred``); on any failure, loky spawns as usual."""
     global _waiting
-    if _waiting is not None or not hasattr(os, "posix_spawn") or not hasattr(socket, "send_fds"):
+    import _socket
+
+    if (_waiting is not None or not hasattr(os, "posix_spawn")
+            or not hasattr(_socket.socket, "sendmsg")):
         return
     try:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours, theirs = (end.detach() for end in
+                        _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET))
     except OSError:
         return
     try:
-        theirs.set_inheritable(True)
+        os.set_inheritable(theirs, True)
         env = dict(os.environ, AUTOFUTURE_WORKER="1")
-        pid = os.posix_spawn(sys.executable, [sys.executable, "-m", __name__, str(theirs.fileno())],
+        # -c, not -m: runpy and what it imports are ~5 ms of the interpreter's boot
+        command = f"from {__name__} import serve; serve({theirs})"
+        pid = os.posix_spawn(sys.executable, [sys.executable, "-c", command],
                              env, setsigmask={signal.SIGINT})
     except OSError:
-        ours.close()
+        os.close(ours)
         return
     finally:
-        theirs.close()
+        os.close(theirs)
     _waiting = (pid, ours)
 
 
@@ -85,16 +93,19 @@ def _hand_over(cmd: list, keep_fds, env) -> int | None:
     global _waiting
     if _waiting is None:
         return None
+    import pickle
+    import socket
+
     pid, ours = _waiting
     _waiting = None
     fds = sorted(map(int, keep_fds))
     message = pickle.dumps(([str(arg) for arg in cmd], fds, {**os.environ, **(env or {})}))
     try:
-        socket.send_fds(ours, [message], fds)
+        with socket.socket(fileno=ours) as conversation:
+            socket.send_fds(conversation, [message], fds)
     except OSError:
-        _end(pid, ours)
+        _end(pid, None)
         return None
-    ours.close()
     return pid
 
 
@@ -106,8 +117,9 @@ def discard() -> None:
         _end(*waiting)
 
 
-def _end(pid: int, ours: socket.socket) -> None:
-    ours.close()  # it reads end-of-file and exits; SIGKILL if it is still importing
+def _end(pid: int, ours: int | None) -> None:
+    if ours is not None:
+        os.close(ours)  # it reads end-of-file and exits; SIGKILL if it is still importing
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
@@ -121,17 +133,25 @@ def serve(fd: int) -> None:
     """Import what a worker imports, wait to be handed loky's part, then be the worker."""
     os.closerange(3, fd)  # what the workflow's own parent left open is not the worker's
     os.closerange(fd + 1, _max_fd())
+    import pickle
+    import socket
+
     conversation = socket.socket(fileno=fd)
+    gc.disable()  # while it imports (~7 % of their CPU); what they make lives on
     try:
         from multiprocessing import process
 
+        from .spawning import import_loky
+
+        import_loky()  # without psutil, which a worker's loky does not need
         import loky.backend.popen_loky_posix  # noqa: F401 - a worker's imports, done now
-        import loky.process_executor  # noqa: F401
         from loky.backend import spawn
 
         from ..worker import runner  # noqa: F401
     except BaseException:  # noqa: BLE001 - loky's own spawn then reports it
         os._exit(1)
+    gc.freeze()
+    gc.enable()
     try:
         message, fds, _, _ = socket.recv_fds(conversation, 1 << 20, 256)
     except OSError:
@@ -158,6 +178,8 @@ def serve(fd: int) -> None:
 
 def _place(fds: list, targets: list) -> None:
     """Each received descriptor at the number loky gave it in the workflow."""
+    import fcntl
+
     above = max(targets, default=2) + 1
     high = []
     for fd in fds:  # first out of the way of every target number
@@ -173,7 +195,3 @@ def _max_fd() -> int:
         return min(os.sysconf("SC_OPEN_MAX"), 65536)
     except (OSError, ValueError):
         return 4096
-
-
-if __name__ == "__main__":
-    serve(int(sys.argv[1]))
