@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import e2e
 import pytest
@@ -81,6 +82,14 @@ def test_a_rerun_after_an_error_computes_only_what_did_not_finish(tmp_path, exec
     assert third.stdout == EXPECTED and ran(tmp_path) == []
 
 
+def records_in(checkpoint: Path) -> list[str]:
+    """The records written whole: not the key (``.key``), nor one still being written
+    (``.tmp-*``), which counting every file took for a fourth record."""
+    if not checkpoint.exists():
+        return []
+    return [name for name in os.listdir(checkpoint) if not name.startswith(".")]
+
+
 def test_a_killed_run_resumes(tmp_path):
     checkpoint = tmp_path / "ck"
     (tmp_path / "ran.log.ok").write_text("")
@@ -92,13 +101,12 @@ def test_a_killed_run_resumes(tmp_path):
          str(script), str(tmp_path / "ran.log")], env=e2e._child_env(None),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(os.listdir(checkpoint) if checkpoint.exists()
-                                              else []) < 5:  # .key and four records
+    while time.monotonic() < deadline and len(records_in(checkpoint)) < 4:
         time.sleep(0.1)
     os.killpg(process.pid, signal.SIGKILL)
     process.communicate(timeout=30)
     before = set(ran(tmp_path))
-    records = [name for name in os.listdir(checkpoint) if not name.startswith(".")]
+    records = records_in(checkpoint)
     # Tasks 0-3 are quick, the others take 5 s each. A quick task sent in one message
     # with a slow one comes back (and is recorded) with it, so the kill may find a
     # fifth record already, or a quick task computed but not yet recorded.

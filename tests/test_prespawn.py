@@ -219,51 +219,68 @@ def test_discard_ends_the_waiting_interpreter(monkeypatch):
     assert not _alive(waiting)
 
 
-PSUTIL_AT_FIRST_USE = """\
-import subprocess, sys, threading, time
+PSUTIL_AT_FIRST_KILL = """\
+import subprocess, sys, threading
 from autofuture.executors import spawning
 
 spawning.import_loky()
 from loky.backend import utils
 
-print("psutil" in sys.modules)
-# loky's threads may kill workers at the same moment: each gets psutil whole.
-barrier, seen = threading.Barrier(8), []
-def read():
+print("psutil" in sys.modules, utils.psutil is None)
+TREE = (
+    "import subprocess, sys, time\\n"
+    "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\\n"
+    "print(g.pid, flush=True)\\n"
+    "time.sleep(60)")
+
+def tree():
+    child = subprocess.Popen([sys.executable, "-c", TREE], stdout=subprocess.PIPE, text=True)
+    grandchild = int(child.stdout.readline())
+    class Worker:  # what loky's kill needs of a worker process
+        pid, join = child.pid, child.wait
+    return child, grandchild, Worker
+
+def gone(pid):
+    for _ in range(600):
+        try:
+            state = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        threading.Event().wait(0.05)
+    return False
+
+if sys.argv[1] == "absent":  # as when it is not installed, or the interpreter is ending
+    sys.modules["psutil"] = None
+# loky's threads may kill workers at the same moment: each kill imports, or waits for it.
+trees = [tree() for _ in range(4)]
+barrier = threading.Barrier(len(trees))
+def kill(worker):
     barrier.wait()
-    seen.append(utils.psutil.NoSuchProcess)
-threads = [threading.Thread(target=read) for _ in range(8)]
+    utils.kill_process_tree(worker)
+threads = [threading.Thread(target=kill, args=(worker,)) for _, _, worker in trees]
 for thread in threads:
     thread.start()
 for thread in threads:
     thread.join()
-import psutil
-print(len(seen), all(found is psutil.NoSuchProcess for found in seen))
-# What loky does with it: kill a worker and the processes the worker started.
-child = subprocess.Popen([sys.executable, "-c", (
-    "import subprocess, sys, time\\n"
-    "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\\n"
-    "print(g.pid, flush=True)\\n"
-    "time.sleep(60)")], stdout=subprocess.PIPE, text=True)
-grandchild = psutil.Process(int(child.stdout.readline()))
-class Worker:  # what loky's kill needs of a worker process
-    pid, join = child.pid, child.wait
-utils.kill_process_tree(Worker)
-child.wait(timeout=30)
-grandchild.wait(timeout=30)
-print(child.returncode, grandchild.is_running())
+print(all(child.wait(timeout=30) == -9 and gone(grandchild) for child, grandchild, _ in trees))
+print(utils.psutil is sys.modules["psutil"] is not None)
 """
 
 
-def test_loky_is_imported_without_psutil_which_comes_at_its_first_use(tmp_path):
+@pytest.mark.parametrize("psutil_state", ["present", "absent"])
+def test_loky_is_imported_without_psutil_which_its_first_kill_imports(tmp_path, psutil_state):
     # spawning.import_loky: ~15 ms of every start (issue 16), in the workflow and the
-    # first worker; loky's kill of a worker's process tree still has it.
+    # first worker. loky's kill of a worker's process tree imports it; without it
+    # (not installed, or at the interpreter's end) it kills as loky does without it.
     pytest.importorskip("psutil")
-    run = subprocess.run([sys.executable, "-c", PSUTIL_AT_FIRST_USE], cwd=tmp_path,
-                         env=e2e._child_env(None), capture_output=True, text=True,
-                         timeout=DEADLINE)
+    run = subprocess.run([sys.executable, "-c", PSUTIL_AT_FIRST_KILL, psutil_state],
+                         cwd=tmp_path, env=e2e._child_env(None), capture_output=True,
+                         text=True, timeout=DEADLINE)
     assert run.returncode == 0, run.stderr
-    assert run.stdout == f"False\n8 True\n{-signal.SIGKILL} False\n"
+    assert run.stdout == f"False True\nTrue\n{psutil_state == 'present'}\n"
+    assert run.stderr == ""
 
 
 PSUTIL_IN_A_TASK = """\

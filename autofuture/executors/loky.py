@@ -5,7 +5,13 @@ from __future__ import annotations
 from .holding import UnixHolders
 from .pool import PoolAdapter
 from .slots import Slots
-from .spawning import InitWorker, sigint_deferred, start_resource_trackers_quietly, worker_env
+from .spawning import (
+    InitWorker,
+    before_kills,
+    sigint_deferred,
+    start_resource_trackers_quietly,
+    worker_env,
+)
 
 
 class Loky(UnixHolders, PoolAdapter):
@@ -59,6 +65,7 @@ class Loky(UnixHolders, PoolAdapter):
 
     def shutdown(self, cancel: bool = False) -> None:
         if cancel:
+            before_kills()
             self.pool.shutdown(wait=False, kill_workers=True)
         else:
             self.pool.shutdown(wait=True)

@@ -38,7 +38,13 @@ from .holding import MOVE_BYTES_PER_SECOND, pid_of
 from .loky import Loky, _pool_broken
 from .lokychannel import Channel
 from .slots import Slots, read_slot
-from .spawning import InitWorker, sigint_deferred, start_resource_trackers_quietly, worker_env
+from .spawning import (
+    InitWorker,
+    before_kills,
+    sigint_deferred,
+    start_resource_trackers_quietly,
+    worker_env,
+)
 from .watchdog import Watchdog, join, kill_live, let_go, worker_pid
 
 #: A worker gets a second message while its first runs only when messages take less.
@@ -305,6 +311,8 @@ class LokyWorkers(Loky):
             queued, self.queue = list(self.queue), collections.deque()
         for _, done, _, _ in queued:
             done.cancel()
+        if cancel or not all(self.used[:len(self.pools)]):
+            before_kills()
         if cancel:
             for pool in self.pools:
                 pool.shutdown(wait=False, kill_workers=True)

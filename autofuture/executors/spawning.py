@@ -69,14 +69,16 @@ def worker_env(slots: str) -> dict:
 
 
 def import_loky() -> None:
-    """Import loky with psutil left to import when loky first uses it.
+    """Import loky with psutil left to import when loky first kills a worker.
 
     loky imports psutil with itself (~15 ms of CPU, in the workflow and in each
-    worker, issue 16), to kill a worker's children when it kills a worker and,
-    in a worker, to weigh it between two calls (an autofuture worker makes
+    worker, issue 16), to kill a worker's own children when it kills a worker
+    and, in a worker, to weigh it between two calls (an autofuture worker makes
     one call, ``lokychannel.serve``, for its whole life). psutil is hidden
-    while loky is imported; loky's kill then finds ``_PsutilOnFirstUse`` in its
-    place, and a task that imports psutil gets it as usual.
+    while loky is imported, so loky takes it for absent; its kill without psutil
+    then imports it and kills as with it, or, if it cannot be imported (not
+    installed, or the interpreter is ending), kills as loky does without it.
+    A task that imports psutil gets it as usual.
     """
     if "loky" in sys.modules:
         return
@@ -90,18 +92,35 @@ def import_loky() -> None:
             del sys.modules["psutil"]
     from loky.backend import utils
 
+    if utils.psutil is not None:
+        return
+    without = utils._kill_process_tree_without_psutil
+
+    def kill_importing_psutil(process) -> None:
+        try:
+            import psutil
+        except ImportError:
+            return without(process)
+        utils.psutil = psutil  # from now on loky's kill uses it directly
+        return utils._kill_process_tree_with_psutil(process)
+
+    utils._kill_process_tree_without_psutil = kill_importing_psutil
+
+
+def before_kills() -> None:
+    """psutil for loky's kills, imported now (if it is installed) rather than by
+    the kill: loky kills from its own threads, which may still run while the
+    interpreter ends, when an import fails and loky's kill without psutil may
+    warn on the user's standard error. Called before a pool is shut down with
+    its workers killed (a run that failed or was cut short)."""
+    from loky.backend import utils
+
     if utils.psutil is None:
-        utils.psutil = _PsutilOnFirstUse()
-
-
-class _PsutilOnFirstUse:
-    """psutil, imported at the first name read from it (loky's threads may kill
-    workers at the same moment: the import system serializes their imports)."""
-
-    def __getattr__(self, name: str):
-        import psutil
-
-        return getattr(psutil, name)
+        try:
+            import psutil
+        except ImportError:
+            return
+        utils.psutil = psutil
 
 
 def start_resource_trackers_quietly() -> None:

@@ -22,6 +22,7 @@ import threading
 import time
 
 from .slots import alive, read_slot
+from .spawning import before_kills
 
 #: How long a dead worker with work may stay unreported by loky before it is given up.
 STUCK_SECONDS = 1.0
@@ -128,6 +129,7 @@ def let_go(pool, thread, results) -> None:
         threading.Thread(target=unwedge, args=(thread, results), daemon=True,
                          name="autofuture-unwedge").start()
     kill_live(pool)
+    before_kills()
     try:
         pool.shutdown(wait=False, kill_workers=True)
     except Exception:  # noqa: BLE001 - a pool in this state may fail anything
