@@ -59,16 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     # issue 16): what it makes lives to the end, and ``run`` freezes it, then enables
     # the collector for the script.
     gc.disable()
-    if _loky_at_a_glance(argv):
-        from ..executors import prespawn  # the first worker boots from here (issue 16)
+    from ..executors import prespawn
 
-        prespawn.start()
+    if _loky_at_a_glance(argv):
+        prespawn.start()  # the first worker boots from here (issue 16)
     try:
         return _main(argv)
     finally:
         gc.enable()  # (enabled already if the script ran)
-        from ..executors import prespawn
-
         prespawn.discard()  # untaken: a bad option, --help, or another executor
 
 

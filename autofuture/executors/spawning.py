@@ -97,30 +97,29 @@ def import_loky() -> None:
     without = utils._kill_process_tree_without_psutil
 
     def kill_importing_psutil(process) -> None:
-        try:
-            import psutil
-        except ImportError:
-            return without(process)
-        utils.psutil = psutil  # from now on loky's kill uses it directly
-        return utils._kill_process_tree_with_psutil(process)
+        if before_kills():  # from now on loky's kill uses it directly
+            return utils._kill_process_tree_with_psutil(process)
+        return without(process)
 
     utils._kill_process_tree_without_psutil = kill_importing_psutil
 
 
-def before_kills() -> None:
+def before_kills() -> bool:
     """psutil for loky's kills, imported now (if it is installed) rather than by
     the kill: loky kills from its own threads, which may still run while the
     interpreter ends, when an import fails and loky's kill without psutil may
     warn on the user's standard error. Called before a pool is shut down with
-    its workers killed (a run that failed or was cut short)."""
+    its workers killed (a run that failed or was cut short), and by the kill
+    itself (``import_loky``). Whether loky now has psutil."""
     from loky.backend import utils
 
     if utils.psutil is None:
         try:
             import psutil
         except ImportError:
-            return
+            return False
         utils.psutil = psutil
+    return True
 
 
 def start_resource_trackers_quietly() -> None:
